@@ -1,0 +1,86 @@
+/*
+ * Finding Kubernetes pods in the cgroup tree and reading their CPU time.
+ *
+ * A pod is counted once, from its pod-level cgroup (v2 cpu.stat
+ * usage_usec, v1 cpuacct.usage in ns): never also from its containers.
+ * Where no pod-level cgroup exists (containerd on cgroup v1 with the
+ * systemd driver names containers "...-pod<uid>.slice:cri-containerd:<id>"
+ * directly below the runtime's service), the pod's time is the sum of its
+ * container cgroups.
+ */
+#ifndef CL_CGROUP_H
+#define CL_CGROUP_H
+
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length of a pod UID in the API form, 8-4-4-4-12 hex digits and dashes. */
+#define CL_POD_UID_LEN 36
+
+/* What a cgroup path names, from cl_cgroup_parse_path(). */
+enum cl_cgroup_kind {
+        CL_CGROUP_OTHER,     /* no pod in the path */
+        CL_CGROUP_POD,       /* the pod-level cgroup itself */
+        CL_CGROUP_CONTAINER, /* a container cgroup of a pod */
+};
+
+/*
+ * Parses one cgroup path, with or without the "hierarchy:controllers:"
+ * prefix of a /proc/<pid>/cgroup line, in every form the kubelet and the
+ * runtimes write: QoS classes burstable, besteffort and guaranteed (no
+ * class in the path); the systemd driver (UID with underscores, ".slice")
+ * and the cgroupfs driver ("pod<uid>"); cri-o ("crio-<id>.scope"),
+ * containerd ("cri-containerd-<id>.scope", ":cri-containerd:<id>") and
+ * docker ("docker-<id>.scope", bare 64-hex ids); nested trees (kind,
+ * docker-in-docker), where the innermost (rightmost) pod is taken.
+ *
+ * Writes the UID in the API form (dashes, lower case) to uid, and the
+ * container id (up to 64 hex digits, "" when none) to container_id.
+ * Returns the kind; uid is "" for CL_CGROUP_OTHER.
+ */
+enum cl_cgroup_kind cl_cgroup_parse_path(const char *path,
+                                         char uid[CL_POD_UID_LEN + 1],
+                                         char container_id[65]);
+
+/* CPU usage of one pod, cumulative since its cgroup was created. */
+struct cl_pod_cpu {
+        char uid[CL_POD_UID_LEN + 1];
+        uint64_t usage_us;
+};
+
+/* Which cgroup hierarchy accounting was read from. */
+enum cl_cgroup_version {
+        CL_CGROUP_V1,
+        CL_CGROUP_V2,
+};
+
+/*
+ * Scans the cgroup filesystem at root (a v2 mount, or the folder holding
+ * the v1 controller mounts such as cpuacct or "cpu,cpuacct") for pods and
+ * reads each pod's cumulative CPU usage. On a hybrid host (v1 controllers
+ * plus a v2 mount at root/unified), the hierarchy that has the cpu
+ * accounting for kubepods is used. procfs, when not NULL, is also searched
+ * (/proc/<pid>/cgroup) for pods outside the usual kubepods trees.
+ *
+ * On success *pods is a new array of *n entries, sorted by UID, that the
+ * caller frees; *version says which hierarchy was read. A host without
+ * pods gives *n = 0 and CL_OK. A malformed cpu.stat or cpuacct.usage
+ * fails with CL_EFORMAT naming the file and the line; an unreadable one
+ * with CL_EIO. A pod cgroup that vanishes during the scan (ENOENT) is
+ * skipped, because pods end at any time.
+ */
+cl_err cl_cgroup_scan_pods(const char *root, const char *procfs,
+                           struct cl_pod_cpu **pods, size_t *n,
+                           enum cl_cgroup_version *version) CL_MUST_CHECK;
+
+/*
+ * Reads usage_usec from the text of a cgroup v2 cpu.stat file. Fails with
+ * CL_EFORMAT naming path (used only in the message) when the key is
+ * missing or a line is malformed.
+ */
+cl_err cl_cgroup_parse_cpu_stat(const char *text, const char *path,
+                                uint64_t *usage_us) CL_MUST_CHECK;
+
+#endif

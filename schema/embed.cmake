@@ -1,0 +1,16 @@
+# Writes OUT, a C file holding the migrations named in SQL_FILES (in
+# order) as string literals, so both programs carry the schema with them.
+set(body "/* Generated from the schema migrations by schema/embed.cmake. */\n")
+string(APPEND body "#include \"migrations.h\"\n\n")
+string(APPEND body "const char *const cl_migrations[] = {\n")
+foreach(f ${SQL_FILES})
+  file(READ "${f}" sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  string(APPEND body "\"${sql}\",\n")
+endforeach()
+string(APPEND body "};\n\n")
+list(LENGTH SQL_FILES count)
+string(APPEND body "const int cl_migration_count = ${count};\n")
+file(WRITE "${OUT}" "${body}")
