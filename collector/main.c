@@ -1,9 +1,379 @@
-/* carbonledger-collector: entry point (being written). */
+/*
+ * carbonledger-collector: the node daemon. Parses options, opens the
+ * database, and runs the sampling cycle every --interval seconds until
+ * SIGTERM or SIGINT, which end the loop after a closing sample so the last
+ * partial interval is stored too. Exits 0 on a signal or after --once, 1
+ * when start-up or a sample fails in --once mode, 2 for invalid usage.
+ * After start-up a failing sample is logged and the loop goes on.
+ */
+#include "db.h"
+#include "log.h"
+#include "sampler.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Power model defaults: CPU packages and DRAM of a typical one-socket
+   server, idle and fully busy. Override them with a measurement. */
+#define DEFAULT_IDLE_WATTS 50.0
+#define DEFAULT_MAX_WATTS 200.0
+#define DEFAULT_ZONE_MAX_WATTS 1000.0
+#define DEFAULT_MAX_INTERVAL_S 300.0
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int signo)
+{
+        (void)signo;
+        stop_requested = 1;
+}
+
+static void
+usage(FILE *out)
+{
+        fputs("Usage: carbonledger-collector --db PATH [options]\n"
+              "\n"
+              "Samples the node's RAPL energy counters and its pods' CPU "
+              "time and\n"
+              "appends one SQLite transaction per interval.\n"
+              "\n"
+              "  --db PATH            database file (created when missing)\n"
+              "  --interval SECONDS   time between samples, fractions "
+              "allowed (default 5)\n"
+              "  --once               take one sample, commit, exit\n"
+              "  --timestamp TIME     with --once: store the sample at this "
+              "ISO 8601 time\n"
+              "                       instead of the clock (replaying "
+              "recorded trees)\n"
+              "  --sysfs DIR          sysfs root (default /sys)\n"
+              "  --procfs DIR         procfs root (default /proc)\n"
+              "  --cgroupfs DIR       cgroup v2 mount, or the folder of the "
+              "v1 controller\n"
+              "                       mounts (default /sys/fs/cgroup)\n"
+              "  --pod-logs DIR       kubelet pod log folder, for pod names "
+              "(default\n"
+              "                       /var/log/pods)\n"
+              "  --node-name NAME     node name (default: the host name)\n"
+              "  --idle-watts W       power model without RAPL: power at 0 % "
+              "busy (default 50)\n"
+              "  --max-watts W        power model without RAPL: power at "
+              "100 % busy (default 200)\n"
+              "  --zone-max-watts W   highest plausible power of one RAPL "
+              "zone (default 1000)\n"
+              "  --max-interval SECONDS  longer intervals are stored as gaps "
+              "(default 300)\n"
+              "  --verbose            log every sample at info level\n"
+              "  --help, --version\n",
+              out);
+}
+
+static int
+parse_double(const char *text, const char *option, double min, double *out)
+{
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(text, &end);
+        if (errno != 0 || end == text || *end != '\0' || !isfinite(v) ||
+            v < min) {
+                fprintf(stderr,
+                        "carbonledger-collector: invalid %s '%s': expected "
+                        "a number of at least %g\n",
+                        option, text, min);
+                return -1;
+        }
+        *out = v;
+        return 0;
+}
+
+struct options {
+        const char *db_path;
+        double interval_s;
+        int once;
+        int verbose;
+        const char *timestamp;
+        struct cl_sampler_config sampler;
+        char host[256];
+};
+
+enum {
+        OPT_DB = 1000,
+        OPT_INTERVAL,
+        OPT_ONCE,
+        OPT_TIMESTAMP,
+        OPT_SYSFS,
+        OPT_PROCFS,
+        OPT_CGROUPFS,
+        OPT_POD_LOGS,
+        OPT_NODE_NAME,
+        OPT_IDLE_WATTS,
+        OPT_MAX_WATTS,
+        OPT_ZONE_MAX_WATTS,
+        OPT_MAX_INTERVAL,
+        OPT_VERBOSE,
+        OPT_HELP,
+        OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+    {"sysfs", required_argument, NULL, OPT_SYSFS},
+    {"procfs", required_argument, NULL, OPT_PROCFS},
+    {"cgroupfs", required_argument, NULL, OPT_CGROUPFS},
+    {"pod-logs", required_argument, NULL, OPT_POD_LOGS},
+    {"node-name", required_argument, NULL, OPT_NODE_NAME},
+    {"idle-watts", required_argument, NULL, OPT_IDLE_WATTS},
+    {"max-watts", required_argument, NULL, OPT_MAX_WATTS},
+    {"zone-max-watts", required_argument, NULL, OPT_ZONE_MAX_WATTS},
+    {"max-interval", required_argument, NULL, OPT_MAX_INTERVAL},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Returns -1 to exit 2, 1 to exit 0 (help, version), 0 to run. */
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+        struct cl_sampler_config *c = &o->sampler;
+        int opt, bad = 0;
+
+        memset(o, 0, sizeof(*o));
+        o->interval_s = 5.0;
+        c->sysfs = "/sys";
+        c->procfs = "/proc";
+        c->cgroupfs = "/sys/fs/cgroup";
+        c->pod_logs = "/var/log/pods";
+        c->idle_watts = DEFAULT_IDLE_WATTS;
+        c->max_watts = DEFAULT_MAX_WATTS;
+        c->zone_max_watts = DEFAULT_ZONE_MAX_WATTS;
+        c->max_interval_s = DEFAULT_MAX_INTERVAL_S;
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+                switch (opt) {
+                case OPT_DB:
+                        o->db_path = optarg;
+                        break;
+                case OPT_INTERVAL:
+                        bad |= parse_double(optarg, "--interval", 0.01,
+                                            &o->interval_s);
+                        break;
+                case OPT_ONCE:
+                        o->once = 1;
+                        break;
+                case OPT_TIMESTAMP:
+                        o->timestamp = optarg;
+                        break;
+                case OPT_SYSFS:
+                        c->sysfs = optarg;
+                        break;
+                case OPT_PROCFS:
+                        c->procfs = optarg;
+                        break;
+                case OPT_CGROUPFS:
+                        c->cgroupfs = optarg;
+                        break;
+                case OPT_POD_LOGS:
+                        c->pod_logs = optarg;
+                        break;
+                case OPT_NODE_NAME:
+                        c->node_name = optarg;
+                        break;
+                case OPT_IDLE_WATTS:
+                        bad |= parse_double(optarg, "--idle-watts", 0,
+                                            &c->idle_watts);
+                        break;
+                case OPT_MAX_WATTS:
+                        bad |= parse_double(optarg, "--max-watts", 0,
+                                            &c->max_watts);
+                        break;
+                case OPT_ZONE_MAX_WATTS:
+                        bad |= parse_double(optarg, "--zone-max-watts", 1,
+                                            &c->zone_max_watts);
+                        break;
+                case OPT_MAX_INTERVAL:
+                        bad |= parse_double(optarg, "--max-interval", 0.01,
+                                            &c->max_interval_s);
+                        break;
+                case OPT_VERBOSE:
+                        o->verbose = 1;
+                        break;
+                case OPT_HELP:
+                        usage(stdout);
+                        return 1;
+                case OPT_VERSION:
+                        printf("carbonledger-collector %s\n", CL_VERSION);
+                        return 1;
+                default:
+                        fprintf(stderr,
+                                "carbonledger-collector: unknown or "
+                                "incomplete option '%s'\n",
+                                argv[optind - 1]);
+                        bad = -1;
+                }
+        }
+        if (bad)
+                return -1;
+        if (optind < argc) {
+                fprintf(stderr,
+                        "carbonledger-collector: unexpected argument '%s'\n",
+                        argv[optind]);
+                return -1;
+        }
+        if (o->db_path == NULL) {
+                fputs("carbonledger-collector: --db PATH is required\n",
+                      stderr);
+                return -1;
+        }
+        if (c->max_watts < c->idle_watts) {
+                fprintf(stderr,
+                        "carbonledger-collector: --max-watts %g is below "
+                        "--idle-watts %g\n",
+                        c->max_watts, c->idle_watts);
+                return -1;
+        }
+        if (o->timestamp != NULL && !o->once) {
+                fputs("carbonledger-collector: --timestamp needs --once\n",
+                      stderr);
+                return -1;
+        }
+        if (c->node_name == NULL) {
+                if (gethostname(o->host, sizeof(o->host) - 1) != 0)
+                        snprintf(o->host, sizeof(o->host), "localhost");
+                c->node_name = o->host;
+        }
+        return 0;
+}
+
+static cl_err
+sample_once(struct cl_sampler *sampler, int64_t now_ns, int verbose)
+{
+        struct cl_sample_summary s;
+        cl_err rc;
+
+        rc = cl_sampler_sample(sampler, now_ns, &s);
+        if (rc != CL_OK) {
+                cl_error("sample_failed", "error=\"%s\"", cl_last_error());
+                return rc;
+        }
+        if (strcmp(s.status, "gap") == 0)
+                cl_warn("sample_gap", "elapsed_s=%.3f reason=\"%s\" pods=%zu",
+                        s.elapsed_s, s.gap_reason, s.n_pods);
+        else
+                cl_log(verbose ? CL_LOG_INFO : CL_LOG_DEBUG, "sample_stored",
+                       "status=%s method=%s elapsed_s=%.3f energy_j=%.3f "
+                       "pods_j=%.3f idle_j=%.3f system_j=%.3f pods=%zu "
+                       "scaled=%d",
+                       s.status, s.method, s.elapsed_s, s.energy_j, s.pods_j,
+                       s.idle_j, s.system_j, s.n_pods, s.scaled);
+        if (s.scaled)
+                cl_info("pods_scaled",
+                        "reason=\"pods' CPU time exceeded the node's busy "
+                        "time\" pods=%zu",
+                        s.n_pods);
+        return CL_OK;
+}
+
+static void
+sleep_until(int64_t deadline_ns)
+{
+        struct timespec ts = {
+            .tv_sec = (time_t)(deadline_ns / CL_NS_PER_S),
+            .tv_nsec = (long)(deadline_ns % CL_NS_PER_S),
+        };
+
+        while (!stop_requested &&
+               clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+                   EINTR)
+                ;
+}
+
+static int
+run_loop(struct cl_sampler *sampler, const struct options *o)
+{
+        int64_t step = (int64_t)llround(o->interval_s * 1e9);
+        int64_t deadline = cl_monotonic_ns();
+        unsigned long samples = 0, failures = 0;
+
+        cl_info("collector_started", "interval_s=%.3f node=%s", o->interval_s,
+                o->sampler.node_name);
+        while (!stop_requested) {
+                if (sample_once(sampler, cl_now_ns(), o->verbose) != CL_OK)
+                        failures++;
+                samples++;
+                deadline += step;
+                /* After a stall, skip the missed deadlines, not the work. */
+                if (deadline < cl_monotonic_ns())
+                        deadline = cl_monotonic_ns() + step;
+                sleep_until(deadline);
+        }
+        /* Close the partial interval so a stop loses no time. */
+        if (sample_once(sampler, cl_now_ns(), o->verbose) != CL_OK)
+                failures++;
+        samples++;
+        cl_info("collector_stopped", "samples=%lu failures=%lu", samples,
+                failures);
+        return 0;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-        fputs("carbonledger-collector: under construction\n", stderr);
-        return 2;
+        struct cl_sampler *sampler = NULL;
+        struct sigaction sa;
+        struct options o;
+        sqlite3 *db = NULL;
+        int64_t now_ns;
+        int status = 1, parsed;
+
+        cl_log_set_program("carbonledger-collector");
+        parsed = parse_options(argc, argv, &o);
+        if (parsed != 0)
+                return parsed < 0 ? 2 : 0;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+
+        if (cl_db_open(o.db_path, CL_DB_CREATE, &db) != CL_OK) {
+                cl_error("start_failed", "error=\"%s\"", cl_last_error());
+                goto out;
+        }
+        if (cl_sampler_open(&o.sampler, db, &sampler) != CL_OK) {
+                cl_error("start_failed", "error=\"%s\"", cl_last_error());
+                goto out;
+        }
+        if (o.once) {
+                now_ns = cl_now_ns();
+                if (o.timestamp != NULL &&
+                    cl_parse_iso8601(o.timestamp, &now_ns) != CL_OK) {
+                        fprintf(stderr, "carbonledger-collector: --timestamp: "
+                                        "%s\n",
+                                cl_last_error());
+                        status = 2;
+                        goto out;
+                }
+                status = sample_once(sampler, now_ns, 1) == CL_OK ? 0 : 1;
+                goto out;
+        }
+        status = run_loop(sampler, &o);
+out:
+        cl_sampler_close(sampler);
+        cl_db_close(db);
+        return status;
 }

@@ -1,0 +1,449 @@
+/*
+ * One sampling cycle of the collector (see sampler.h for the states).
+ * The order of reads is: boot id, /proc/stat, RAPL zones, pod cgroups;
+ * the reads are not simultaneous, which attribution allows for by scaling
+ * pods down when their CPU time exceeds the node's busy time.
+ */
+#include "sampler.h"
+
+#include "attribution.h"
+#include "cgroup.h"
+#include "log.h"
+#include "podlogs.h"
+#include "procstat.h"
+#include "rapl.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Pod names are looked up again at most this often while one is missing. */
+#define NAME_REFRESH_NS (INT64_C(60) * CL_NS_PER_S)
+
+struct cl_sampler {
+        struct cl_sampler_config cfg;
+        struct cl_rapl rapl;
+        struct cl_store *store;
+        struct cl_last_reading last;
+        long clock_ticks_hz;
+        struct cl_pod_name *names;
+        size_t n_names;
+        int64_t names_read_ns;
+        /* Per-zone scratch of one cycle. */
+        uint64_t *zone_now;
+        uint64_t *zone_delta;
+        int *zone_has_delta;
+        int *zone_has_reading;
+};
+
+/* The reading of one cycle, before it is compared with the last one. */
+struct reading {
+        int64_t now_ns;
+        char boot_id[40];
+        struct cl_cpu_times cpu;
+        struct cl_pod_cpu *pods;
+        size_t n_pods;
+        int zones_ok;
+        char zone_error[256];
+};
+
+static void
+read_names(struct cl_sampler *s, int64_t now_ns)
+{
+        struct cl_pod_name *names = NULL;
+        size_t n = 0;
+
+        s->names_read_ns = now_ns;
+        if (cl_podlogs_read(s->cfg.pod_logs, &names, &n) != CL_OK) {
+                cl_warn("pod_names_unavailable", "dir=%s error=\"%s\"",
+                        s->cfg.pod_logs, cl_last_error());
+                return;
+        }
+        free(s->names);
+        s->names = names;
+        s->n_names = n;
+}
+
+cl_err
+cl_sampler_open(const struct cl_sampler_config *config, sqlite3 *db,
+                struct cl_sampler **out)
+{
+        struct cl_sampler *s;
+        size_t n;
+        cl_err rc;
+
+        *out = NULL;
+        s = calloc(1, sizeof(*s));
+        if (s == NULL)
+                return cl_fail(CL_ENOMEM, "sampler");
+        s->cfg = *config;
+        s->clock_ticks_hz = sysconf(_SC_CLK_TCK);
+        if (s->clock_ticks_hz <= 0)
+                s->clock_ticks_hz = 100;
+        rc = cl_rapl_discover(config->sysfs, &s->rapl);
+        if (rc != CL_OK)
+                goto fail;
+        n = s->rapl.n + 1;
+        s->zone_now = calloc(n, sizeof(*s->zone_now));
+        s->zone_delta = calloc(n, sizeof(*s->zone_delta));
+        s->zone_has_delta = calloc(n, sizeof(*s->zone_has_delta));
+        s->zone_has_reading = calloc(n, sizeof(*s->zone_has_reading));
+        if (s->zone_now == NULL || s->zone_delta == NULL ||
+            s->zone_has_delta == NULL || s->zone_has_reading == NULL) {
+                rc = cl_fail(CL_ENOMEM, "sampler");
+                goto fail;
+        }
+        if (s->rapl.n_counted > 0) {
+                for (size_t i = 0; i < s->rapl.n; i++)
+                        cl_info("rapl_zone", "zone=%s name=%s counted=%d "
+                                "max_energy_range_uj=%llu",
+                                s->rapl.zones[i].path, s->rapl.zones[i].name,
+                                s->rapl.zones[i].counted,
+                                (unsigned long long)s->rapl.zones[i]
+                                    .max_range_uj);
+                cl_info("energy_source", "method=measured zones=%zu "
+                        "counted=%zu", s->rapl.n, s->rapl.n_counted);
+        } else {
+                cl_warn("energy_source",
+                        "method=estimated reason=\"no usable RAPL zone under "
+                        "%s/class/powercap\" model=\"P = idle + (max - idle) "
+                        "x busy ratio\" idle_w=%.1f max_w=%.1f",
+                        config->sysfs, config->idle_watts, config->max_watts);
+        }
+        rc = cl_store_open(db, config->node_name, &s->rapl, &s->store);
+        if (rc != CL_OK)
+                goto fail;
+        rc = cl_store_load_last(s->store, &s->last);
+        if (rc != CL_OK)
+                goto fail;
+        read_names(s, cl_now_ns());
+        *out = s;
+        return CL_OK;
+fail:
+        cl_sampler_close(s);
+        return rc;
+}
+
+void
+cl_sampler_close(struct cl_sampler *s)
+{
+        if (s == NULL)
+                return;
+        cl_store_free_reading(&s->last);
+        cl_store_close(s->store);
+        cl_rapl_close(&s->rapl);
+        free(s->names);
+        free(s->zone_now);
+        free(s->zone_delta);
+        free(s->zone_has_delta);
+        free(s->zone_has_reading);
+        free(s);
+}
+
+static cl_err
+take_reading(struct cl_sampler *s, int64_t now_ns, struct reading *r)
+{
+        enum cl_cgroup_version version;
+        cl_err rc;
+
+        memset(r, 0, sizeof(*r));
+        r->now_ns = now_ns;
+        rc = cl_read_boot_id(s->cfg.procfs, r->boot_id);
+        if (rc != CL_OK)
+                return rc;
+        rc = cl_procstat_read(s->cfg.procfs, &r->cpu);
+        if (rc != CL_OK)
+                return rc;
+        r->zones_ok = 1;
+        for (size_t i = 0; i < s->rapl.n; i++) {
+                s->zone_has_reading[i] =
+                    cl_rapl_read(&s->rapl.zones[i], &s->zone_now[i]) == CL_OK;
+                if (!s->zone_has_reading[i] && s->rapl.zones[i].counted &&
+                    r->zones_ok) {
+                        r->zones_ok = 0;
+                        snprintf(r->zone_error, sizeof(r->zone_error), "%s",
+                                 cl_last_error());
+                }
+        }
+        return cl_cgroup_scan_pods(s->cfg.cgroupfs, s->cfg.procfs, &r->pods,
+                                   &r->n_pods, &version);
+}
+
+/*
+ * Computes the zone deltas against the last reading. Returns NULL when the
+ * counted zones give a known energy (*energy_uj), else the gap reason.
+ */
+static const char *
+zone_deltas(struct cl_sampler *s, const struct reading *r, int64_t elapsed_ns,
+            uint64_t *energy_uj)
+{
+        const char *reason = NULL;
+
+        *energy_uj = 0;
+        if (!r->zones_ok)
+                reason = "a counted RAPL zone could not be read";
+        for (size_t i = 0; i < s->rapl.n; i++) {
+                const struct cl_rapl_zone *z = &s->rapl.zones[i];
+                const char *zone_reason = NULL;
+
+                s->zone_has_delta[i] = 0;
+                if (!s->zone_has_reading[i])
+                        continue;
+                if (!s->last.zone_present[i])
+                        zone_reason = "no previous reading of a zone";
+                else if (!cl_rapl_base_fresh(elapsed_ns, z->max_range_uj,
+                                             s->cfg.zone_max_watts))
+                        zone_reason = "interval long enough to hide a "
+                                      "counter wrap";
+                else if (cl_rapl_delta(s->zone_now[i],
+                                       s->last.zone_energy_uj[i],
+                                       z->max_range_uj,
+                                       &s->zone_delta[i]) != 0)
+                        zone_reason = "counter above its range";
+                else if ((double)s->zone_delta[i] / 1e6 /
+                             ((double)elapsed_ns / 1e9) >
+                         s->cfg.zone_max_watts)
+                        zone_reason = "implausible power (counter fault or "
+                                      "reset)";
+                if (zone_reason == NULL) {
+                        s->zone_has_delta[i] = 1;
+                        if (z->counted)
+                                *energy_uj += s->zone_delta[i];
+                } else if (z->counted && reason == NULL) {
+                        reason = zone_reason;
+                }
+        }
+        return reason;
+}
+
+static uint64_t
+ticks_to_us(uint64_t ticks, long hz)
+{
+        return (uint64_t)((unsigned __int128)ticks * 1000000u / (uint64_t)hz);
+}
+
+static const struct cl_pod_cpu *
+find_last_pod(const struct cl_last_reading *last, const char *uid)
+{
+        size_t lo = 0, hi = last->n_pods;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(last->pods[mid].uid, uid);
+
+                if (c == 0)
+                        return &last->pods[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+/* Fills the pods' CPU deltas; returns their sum. */
+static uint64_t
+pod_deltas(const struct cl_last_reading *last, const struct reading *r,
+           int same_boot, struct cl_pod_row *rows, uint64_t *pod_us)
+{
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < r->n_pods; i++) {
+                const struct cl_pod_cpu *prev;
+
+                rows[i].uid = r->pods[i].uid;
+                rows[i].usage_us = r->pods[i].usage_us;
+                rows[i].has_delta = same_boot;
+                pod_us[i] = 0;
+                if (!same_boot)
+                        continue;
+                prev = find_last_pod(last, r->pods[i].uid);
+                /*
+                 * A pod not in the last reading started within the interval,
+                 * and a counter below its last value belongs to a cgroup
+                 * created again: in both cases all its usage is new.
+                 */
+                if (prev != NULL && r->pods[i].usage_us >= prev->usage_us)
+                        pod_us[i] = r->pods[i].usage_us - prev->usage_us;
+                else
+                        pod_us[i] = r->pods[i].usage_us;
+                rows[i].cpu_us = pod_us[i];
+                sum += pod_us[i];
+        }
+        return sum;
+}
+
+static uint64_t
+model_energy_uj(const struct cl_sampler_config *cfg, uint64_t total_us,
+                uint64_t idle_us, int64_t elapsed_ns)
+{
+        double busy = total_us > 0 ? (double)(total_us - idle_us) /
+                                         (double)total_us
+                                   : 0.0;
+        double watts = cfg->idle_watts + (cfg->max_watts - cfg->idle_watts) *
+                                             busy;
+
+        return (uint64_t)llround(watts * ((double)elapsed_ns / 1e9) * 1e6);
+}
+
+/* Replaces the last reading by r, whose pods the last reading takes. */
+static void
+advance(struct cl_sampler *s, struct reading *r)
+{
+        s->last.present = 1;
+        s->last.end_ns = r->now_ns;
+        snprintf(s->last.boot_id, sizeof(s->last.boot_id), "%s", r->boot_id);
+        s->last.cpu_total_ticks = r->cpu.total;
+        s->last.cpu_idle_ticks = r->cpu.idle;
+        for (size_t i = 0; i < s->rapl.n; i++) {
+                s->last.zone_present[i] = s->zone_has_reading[i];
+                s->last.zone_energy_uj[i] = s->zone_now[i];
+        }
+        free(s->last.pods);
+        s->last.pods = r->pods;
+        s->last.n_pods = r->n_pods;
+        r->pods = NULL;
+}
+
+static int
+names_missing(struct cl_sampler *s, const struct reading *r)
+{
+        for (size_t i = 0; i < r->n_pods; i++)
+                if (!cl_store_pod_named(s->store, r->pods[i].uid) &&
+                    cl_podlogs_find(s->names, s->n_names, r->pods[i].uid) ==
+                        NULL)
+                        return 1;
+        return 0;
+}
+
+static const char *
+interval_gap_reason(const struct cl_sampler *s, const struct reading *r,
+                    int64_t elapsed_ns)
+{
+        if (strcmp(r->boot_id, s->last.boot_id) != 0)
+                return "another boot since the previous reading";
+        if (elapsed_ns <= 0)
+                return "clock did not advance since the previous reading";
+        if ((double)elapsed_ns / 1e9 > s->cfg.max_interval_s)
+                return "interval longer than the maximum";
+        if (r->cpu.total < s->last.cpu_total_ticks ||
+            r->cpu.idle < s->last.cpu_idle_ticks)
+                return "CPU counters went backwards";
+        return NULL;
+}
+
+cl_err
+cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
+                  struct cl_sample_summary *sum)
+{
+        struct cl_sample_row row;
+        struct cl_attribution split;
+        struct cl_pod_row *rows = NULL;
+        uint64_t *pod_us = NULL, *pod_uj = NULL, energy_uj = 0;
+        int64_t elapsed_ns = 0;
+        const char *gap = NULL;
+        int same_boot = 0, measured = s->rapl.n_counted > 0;
+        struct reading r;
+        cl_err rc;
+
+        memset(sum, 0, sizeof(*sum));
+        memset(&row, 0, sizeof(row));
+        memset(&split, 0, sizeof(split));
+        rc = take_reading(s, now_ns, &r);
+        if (rc != CL_OK)
+                goto out;
+        rows = calloc(r.n_pods + 1, sizeof(*rows));
+        pod_us = calloc(r.n_pods + 1, sizeof(*pod_us));
+        pod_uj = calloc(r.n_pods + 1, sizeof(*pod_uj));
+        if (rows == NULL || pod_us == NULL || pod_uj == NULL) {
+                rc = cl_fail(CL_ENOMEM, "sample of %zu pods", r.n_pods);
+                goto out;
+        }
+        if (names_missing(s, &r) &&
+            now_ns - s->names_read_ns >= NAME_REFRESH_NS)
+                read_names(s, now_ns);
+
+        row.boot_id = r.boot_id;
+        row.end_ns = now_ns;
+        row.method = measured ? "measured" : "estimated";
+        row.cpu_total_ticks = r.cpu.total;
+        row.cpu_idle_ticks = r.cpu.idle;
+        row.clock_ticks_hz = s->clock_ticks_hz;
+        row.zone_has_reading = s->zone_has_reading;
+        row.zone_energy_uj = s->zone_now;
+        row.zone_has_delta = s->zone_has_delta;
+        row.zone_delta_uj = s->zone_delta;
+        row.estimated = !measured;
+        row.model_idle_w = s->cfg.idle_watts;
+        row.model_max_w = s->cfg.max_watts;
+        for (size_t i = 0; i < s->rapl.n; i++)
+                s->zone_has_delta[i] = 0;
+
+        if (!s->last.present) {
+                row.status = "baseline";
+        } else {
+                elapsed_ns = now_ns - s->last.end_ns;
+                row.start_ns = s->last.end_ns;
+                gap = interval_gap_reason(s, &r, elapsed_ns);
+                same_boot = strcmp(r.boot_id, s->last.boot_id) == 0 &&
+                            r.cpu.total >= s->last.cpu_total_ticks &&
+                            r.cpu.idle >= s->last.cpu_idle_ticks;
+                if (gap == NULL && measured)
+                        gap = zone_deltas(s, &r, elapsed_ns, &energy_uj);
+                row.status = gap == NULL ? "ok" : "gap";
+                row.gap_reason = gap;
+        }
+        row.pods_cpu_us = pod_deltas(&s->last, &r, same_boot, rows, pod_us);
+        if (same_boot) {
+                row.has_interval = 1;
+                row.cpu_total_us = ticks_to_us(
+                    r.cpu.total - s->last.cpu_total_ticks, s->clock_ticks_hz);
+                row.cpu_idle_us = ticks_to_us(
+                    r.cpu.idle - s->last.cpu_idle_ticks, s->clock_ticks_hz);
+        }
+        if (gap == NULL && s->last.present) {
+                if (!measured)
+                        energy_uj = model_energy_uj(&s->cfg, row.cpu_total_us,
+                                                    row.cpu_idle_us,
+                                                    elapsed_ns);
+                cl_attribute(energy_uj, row.cpu_total_us, row.cpu_idle_us,
+                             pod_us, r.n_pods, pod_uj, &split);
+                for (size_t i = 0; i < r.n_pods; i++)
+                        rows[i].energy_uj = pod_uj[i];
+                row.has_energy = 1;
+                row.energy_uj = energy_uj;
+                row.idle_uj = split.idle_uj;
+                row.system_uj = split.system_uj;
+                row.pods_uj = split.pods_uj;
+                row.pods_scaled = split.scaled;
+        }
+        row.pods = rows;
+        row.n_pods = r.n_pods;
+        rc = cl_store_write(s->store, &row, s->names, s->n_names);
+        if (rc != CL_OK)
+                goto out;
+
+        sum->status = row.status;
+        sum->method = row.method;
+        sum->gap_reason = gap;
+        sum->elapsed_s = (double)elapsed_ns / 1e9;
+        sum->energy_j = (double)energy_uj / 1e6;
+        sum->idle_j = (double)split.idle_uj / 1e6;
+        sum->system_j = (double)split.system_uj / 1e6;
+        sum->pods_j = (double)split.pods_uj / 1e6;
+        sum->n_pods = r.n_pods;
+        sum->scaled = split.scaled;
+        if (!r.zones_ok)
+                cl_warn("rapl_read_failed", "error=\"%s\"", r.zone_error);
+        advance(s, &r);
+out:
+        free(r.pods);
+        free(rows);
+        free(pod_us);
+        free(pod_uj);
+        return rc;
+}
