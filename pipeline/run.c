@@ -1,0 +1,359 @@
+/*
+ * The nightly job (see run.h for the steps and the failure rule).
+ */
+#include "run.h"
+
+#include "aggregate.h"
+#include "compliance.h"
+#include "db.h"
+#include "fsutil.h"
+#include "ledger.h"
+#include "log.h"
+#include "meter.h"
+#include "render.h"
+#include "sign.h"
+#include "timeutil.h"
+#include "verify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum report_file {
+        FILE_JSON,
+        FILE_XLSX,
+        FILE_P7S,
+        FILE_PDF,
+        FILE_COUNT,
+};
+
+static const char *const file_suffix[FILE_COUNT] = {".json", ".xlsx",
+                                                    ".xlsx.p7s", ".pdf"};
+
+struct run_files {
+        char final[FILE_COUNT][PATH_MAX];
+        char tmp[FILE_COUNT][PATH_MAX];
+        char unsigned_pdf[PATH_MAX];
+        int renamed[FILE_COUNT];
+};
+
+void
+cl_yesterday_kst(int64_t now_ns, char date[11])
+{
+        int64_t kst_days = (now_ns + CL_KST_OFFSET_NS) / CL_NS_PER_DAY;
+        int y, m, d;
+
+        cl_civil_from_days(kst_days - 1, &y, &m, &d);
+        snprintf(date, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+static void
+set_intensity(struct cl_report_model *m, const struct cl_emission_factor *f)
+{
+        /* tCO2eq/MWh = kgCO2eq/kWh; x 1000 gives gCO2eq/kWh. */
+        m->intensity_g_per_kwh = f->t_per_mwh * 1000.0;
+        m->intensity_method = CL_METHOD_DECLARED;
+        snprintf(m->intensity_source, sizeof(m->intensity_source), "gir");
+        snprintf(m->intensity_label, sizeof(m->intensity_label),
+                 "GIR official consumption-side factor, %s (%s): %.4f "
+                 "tCO2eq/MWh%s",
+                 f->notice, f->statistics, f->t_per_mwh,
+                 f->confirmed ? "" : " (value not confirmed at the source)");
+}
+
+static void
+set_policy_fields(struct cl_report_model *m, const struct cl_policy *p)
+{
+        snprintf(m->organisation, sizeof(m->organisation), "%s",
+                 p->organisation);
+        snprintf(m->policy_name, sizeof(m->policy_name), "%s", p->name);
+        snprintf(m->policy_path, sizeof(m->policy_path), "%s", p->path);
+        m->grid_reference_g_per_kwh = p->grid_reference_g_per_kwh;
+        snprintf(m->grid_reference_origin, sizeof(m->grid_reference_origin),
+                 "%s", p->grid_reference_origin);
+        m->pue_target = p->pue_target;
+        snprintf(m->pue_target_origin, sizeof(m->pue_target_origin), "%s",
+                 p->pue_target_origin);
+        m->coverage_threshold = p->coverage_threshold;
+}
+
+cl_err
+cl_build_day_model(sqlite3 *db, const struct cl_policy *policy,
+                   const char *template_dir, const char *date, int64_t now_ns,
+                   struct cl_report_model *m)
+{
+        struct cl_emission_factor factor;
+        struct cl_meter_totals meter;
+        int y, mo, d;
+        cl_err rc;
+
+        memset(m, 0, sizeof(*m));
+        rc = cl_parse_date(date, &y, &mo, &d);
+        if (rc != CL_OK)
+                return rc;
+        snprintf(m->date, sizeof(m->date), "%s", date);
+        m->period_start_ns = cl_kst_day_start_ns(y, mo, d);
+        m->period_end_ns = m->period_start_ns + CL_NS_PER_DAY;
+        m->timezone = "Asia/Seoul";
+        m->generated_ns = now_ns;
+        snprintf(m->program_version, sizeof(m->program_version), "%s",
+                 CL_VERSION);
+        set_policy_fields(m, policy);
+
+        rc = cl_factor_select(template_dir, y, policy->factor_notice, &factor);
+        if (rc != CL_OK)
+                return rc;
+        set_intensity(m, &factor);
+
+        rc = cl_meter_totals(db, m->period_start_ns, m->period_end_ns, &meter);
+        if (rc != CL_OK)
+                return rc;
+        if (meter.intervals > 0 && meter.it_kwh > 0) {
+                m->pue = meter.facility_kwh / meter.it_kwh;
+                m->pue_method = CL_METHOD_MEASURED;
+                m->meter_facility_kwh = meter.facility_kwh;
+                m->meter_it_kwh = meter.it_kwh;
+                m->meter_intervals = meter.intervals;
+        } else {
+                m->pue = policy->pue_declared;
+                m->pue_method = CL_METHOD_DECLARED;
+        }
+
+        rc = cl_aggregate_period(db, m);
+        if (rc != CL_OK) {
+                cl_report_model_free(m);
+                return rc;
+        }
+        cl_compliance_apply(m, policy);
+        return CL_OK;
+}
+
+static cl_err
+prepare_files(const char *out_dir, const char *date, struct run_files *f)
+{
+        char name[64];
+        cl_err rc;
+
+        memset(f, 0, sizeof(*f));
+        for (int i = 0; i < FILE_COUNT; i++) {
+                snprintf(name, sizeof(name), "carbonledger-%s%s", date,
+                         file_suffix[i]);
+                rc = cl_path_join(f->final[i], sizeof(f->final[i]), out_dir,
+                                  name);
+                if (rc == CL_OK)
+                        rc = cl_tmp_path(f->final[i], f->tmp[i],
+                                         sizeof(f->tmp[i]));
+                if (rc != CL_OK)
+                        return rc;
+        }
+        snprintf(name, sizeof(name), ".carbonledger-%s.unsigned.pdf.tmp", date);
+        return cl_path_join(f->unsigned_pdf, sizeof(f->unsigned_pdf), out_dir,
+                            name);
+}
+
+static void
+remove_temporaries(const struct run_files *f)
+{
+        for (int i = 0; i < FILE_COUNT; i++)
+                unlink(f->tmp[i]);
+        unlink(f->unsigned_pdf);
+}
+
+static cl_err
+ensure_dir(const char *dir)
+{
+        struct stat st;
+
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+                return cl_fail_errno(CL_EIO, errno, "create output folder %s",
+                                     dir);
+        if (stat(dir, &st) != 0)
+                return cl_fail_errno(CL_EIO, errno, "output folder %s", dir);
+        if (!S_ISDIR(st.st_mode))
+                return cl_fail(CL_EIO, "output folder %s is not a folder",
+                               dir);
+        if (access(dir, W_OK) != 0)
+                return cl_fail_errno(CL_EIO, errno, "output folder %s", dir);
+        return CL_OK;
+}
+
+static cl_err
+render_all(const struct cl_report_model *m, const struct cl_run_options *opt,
+           const struct cl_signer *signer, struct run_files *f)
+{
+        struct cl_render_options ropt = {
+            .font_path = opt->font_path,
+            .font_bold_path = opt->font_bold_path,
+            .template_dir = opt->template_dir,
+            .attach_path = f->tmp[FILE_XLSX],
+        };
+        struct cl_pdf_sig_info info = {
+            .name = cl_signer_subject(signer),
+            .reason = "carbonledger daily energy and carbon audit report",
+            .location = m->organisation,
+            .signing_ns = m->generated_ns,
+        };
+        char attach_name[64];
+        cl_err rc;
+
+        snprintf(attach_name, sizeof(attach_name), "carbonledger-%s.xlsx",
+                 m->date);
+        ropt.attach_name = attach_name;
+        rc = cl_render_json(m, f->tmp[FILE_JSON]);
+        if (rc == CL_OK)
+                rc = cl_render_xlsx(m, f->tmp[FILE_XLSX]);
+        if (rc == CL_OK)
+                rc = cl_sign_detached(signer, f->tmp[FILE_XLSX],
+                                      f->tmp[FILE_P7S]);
+        if (rc == CL_OK)
+                rc = cl_render_pdf(m, &ropt, f->unsigned_pdf);
+        if (rc == CL_OK)
+                rc = cl_sign_pdf(signer, f->unsigned_pdf, f->tmp[FILE_PDF],
+                                 &info);
+        return rc;
+}
+
+/* Verifies what was just signed, so a faulty signature is never shipped. */
+static cl_err
+self_verify(const struct run_files *f)
+{
+        struct cl_verify_result v;
+        cl_err rc;
+
+        rc = cl_verify_pdf(f->tmp[FILE_PDF], NULL, &v);
+        if (rc != CL_OK)
+                return rc;
+        if (!v.valid || !v.whole_file)
+                return cl_fail(CL_EVERIFY,
+                               "signed PDF %s does not verify: %s",
+                               f->tmp[FILE_PDF], v.detail);
+        rc = cl_verify_detached(f->tmp[FILE_XLSX], f->tmp[FILE_P7S], NULL, &v);
+        if (rc != CL_OK)
+                return rc;
+        if (!v.valid)
+                return cl_fail(CL_EVERIFY, "signature %s does not verify: %s",
+                               f->tmp[FILE_P7S], v.detail);
+        return CL_OK;
+}
+
+static const char *
+base_name(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        return slash != NULL ? slash + 1 : path;
+}
+
+/* Records the files in the ledger and renames them, all or nothing. */
+static cl_err
+publish(sqlite3 *db, const struct cl_report_model *m, struct run_files *f)
+{
+        cl_err rc;
+
+        rc = cl_db_exec(db, "BEGIN IMMEDIATE");
+        if (rc != CL_OK)
+                return rc;
+        for (int i = 0; rc == CL_OK && i < FILE_COUNT; i++)
+                rc = cl_ledger_append(db, m->generated_ns, m->period_start_ns,
+                                      m->period_end_ns, base_name(f->final[i]),
+                                      f->tmp[i]);
+        for (int i = 0; rc == CL_OK && i < FILE_COUNT; i++) {
+                rc = cl_commit_file(f->tmp[i], f->final[i]);
+                f->renamed[i] = rc == CL_OK;
+        }
+        if (rc == CL_OK)
+                rc = cl_db_exec(db, "COMMIT");
+        if (rc != CL_OK) {
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                for (int i = 0; i < FILE_COUNT; i++)
+                        if (f->renamed[i])
+                                unlink(f->final[i]);
+        }
+        return rc;
+}
+
+static void
+fill_result(const struct cl_report_model *m, const struct run_files *f,
+            const struct cl_signer *signer, struct cl_run_result *res)
+{
+        snprintf(res->date, sizeof(res->date), "%s", m->date);
+        snprintf(res->json, sizeof(res->json), "%s", f->final[FILE_JSON]);
+        snprintf(res->xlsx, sizeof(res->xlsx), "%s", f->final[FILE_XLSX]);
+        snprintf(res->p7s, sizeof(res->p7s), "%s", f->final[FILE_P7S]);
+        snprintf(res->pdf, sizeof(res->pdf), "%s", f->final[FILE_PDF]);
+        snprintf(res->signer, sizeof(res->signer), "%s",
+                 cl_signer_subject(signer));
+        res->workloads = m->n_workloads;
+        res->has_samples = m->has_samples;
+        memcpy(res->status_counts, m->status_counts,
+               sizeof(res->status_counts));
+}
+
+cl_err
+cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
+{
+        struct cl_report_model model;
+        struct cl_signer *signer = NULL;
+        struct cl_policy policy;
+        struct run_files files;
+        int64_t now_ns = opt->now_ns ? opt->now_ns : cl_now_ns();
+        int have_policy = 0, have_model = 0, have_files = 0;
+        sqlite3 *db = NULL;
+        char date[11];
+        cl_err rc;
+
+        memset(res, 0, sizeof(*res));
+        if (opt->date != NULL)
+                snprintf(date, sizeof(date), "%.10s", opt->date);
+        else
+                cl_yesterday_kst(now_ns, date);
+        if (opt->date != NULL && strlen(opt->date) != 10)
+                return cl_fail(CL_EINVAL,
+                               "invalid date '%s': expected YYYY-MM-DD",
+                               opt->date);
+        rc = cl_policy_load(opt->template_dir, opt->policy_path, &policy);
+        if (rc != CL_OK)
+                goto out;
+        have_policy = 1;
+        rc = cl_signer_load(opt->key_path, opt->cert_path, &signer);
+        if (rc != CL_OK)
+                goto out;
+        rc = cl_db_open(opt->db_path, CL_DB_WRITE, &db);
+        if (rc != CL_OK)
+                goto out;
+        rc = cl_build_day_model(db, &policy, opt->template_dir, date, now_ns,
+                                &model);
+        if (rc != CL_OK)
+                goto out;
+        have_model = 1;
+        cl_info("report_model_built",
+                "date=%s nodes=%zu workloads=%zu energy_kwh=%.6f "
+                "has_samples=%d",
+                date, model.n_nodes, model.n_workloads, model.energy_kwh,
+                model.has_samples);
+        rc = ensure_dir(opt->out_dir);
+        if (rc == CL_OK)
+                rc = prepare_files(opt->out_dir, date, &files);
+        if (rc != CL_OK)
+                goto out;
+        have_files = 1;
+        rc = render_all(&model, opt, signer, &files);
+        if (rc == CL_OK)
+                rc = self_verify(&files);
+        if (rc == CL_OK)
+                rc = publish(db, &model, &files);
+        if (rc == CL_OK)
+                fill_result(&model, &files, signer, res);
+out:
+        if (have_files)
+                remove_temporaries(&files);
+        if (have_model)
+                cl_report_model_free(&model);
+        if (have_policy)
+                cl_policy_free(&policy);
+        cl_signer_free(signer);
+        cl_db_close(db);
+        return rc;
+}
