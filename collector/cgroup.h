@@ -60,16 +60,26 @@ enum cl_cgroup_version {
  * Scans the cgroup filesystem at root (a v2 mount, or the folder holding
  * the v1 controller mounts such as cpuacct or "cpu,cpuacct") for pods and
  * reads each pod's cumulative CPU usage. On a hybrid host (v1 controllers
- * plus a v2 mount at root/unified), the hierarchy that has the cpu
- * accounting for kubepods is used. procfs, when not NULL, is also searched
- * (/proc/<pid>/cgroup) for pods outside the usual kubepods trees.
+ * plus a v2 mount at root/unified), the v1 cpuacct hierarchy is used
+ * unless it has no pods and the unified one has. procfs, when not NULL, is
+ * searched (<procfs>/<pid>/cgroup) for pods outside the walked tree, but
+ * only when the walk finds no pods, because it reads one file per process.
  *
- * On success *pods is a new array of *n entries, sorted by UID, that the
- * caller frees; *version says which hierarchy was read. A host without
- * pods gives *n = 0 and CL_OK. A malformed cpu.stat or cpuacct.usage
- * fails with CL_EFORMAT naming the file and the line; an unreadable one
- * with CL_EIO. A pod cgroup that vanishes during the scan (ENOENT) is
- * skipped, because pods end at any time.
+ * On success *pods is a new array of *n entries sorted by UID, or NULL
+ * when *n is 0; the caller frees it. *version says which hierarchy was
+ * read. A root without any cgroup hierarchy gives *n = 0, CL_CGROUP_V2 as
+ * a guess, and one warning per process. A UID found in several places
+ * gives one entry: its pod-level cgroup (the largest usage, when a stale
+ * copy exists), else the sum of its container leaves.
+ *
+ * One pod's failure never fails the scan. A pod whose cpu.stat or
+ * cpuacct.usage is malformed (the CL_EFORMAT message names the file and
+ * the line) or unreadable is left out with a cgroup_pod_skipped warning
+ * that carries the message; one that vanishes during the scan (ENOENT or
+ * ENODEV) is left out with a debug line, because pods end at any time.
+ * The scan fails with CL_EIO, naming the path and the errno text, when
+ * root, its cpuacct folder or procfs cannot be opened, and with
+ * CL_ENOMEM.
  */
 cl_err cl_cgroup_scan_pods(const char *root, const char *procfs,
                            struct cl_pod_cpu **pods, size_t *n,

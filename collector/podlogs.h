@@ -19,16 +19,19 @@ struct cl_pod_name {
 
 /*
  * Reads the folder names under dir. On success *names is a new array of
- * *n entries sorted by UID (caller frees). Entries that do not have the
- * three-part form are skipped. A missing dir gives *n = 0 and CL_OK, since
- * a host without a kubelet has no pods to name; another failure to read
- * it is CL_EIO naming dir.
+ * *n entries sorted by UID, with UIDs in lower case, or NULL when *n is 0
+ * (caller frees). Entries that are not folders or do not have the
+ * three-part form are skipped; of folders that share a UID only the first
+ * in sort order is kept. A missing dir gives *n = 0 and CL_OK, since a
+ * host without a kubelet has no pods to name; another failure to read it
+ * is CL_EIO naming dir.
  */
 cl_err cl_podlogs_read(const char *dir, struct cl_pod_name **names,
                        size_t *n) CL_MUST_CHECK;
 
 /*
- * Returns the entry of names (sorted by UID) for uid, or NULL.
+ * Returns the entry of names (sorted by UID, as cl_podlogs_read() returns
+ * them) for uid in the API form (lower case), or NULL.
  */
 const struct cl_pod_name *cl_podlogs_find(const struct cl_pod_name *names,
                                           size_t n, const char *uid);
