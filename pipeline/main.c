@@ -15,9 +15,11 @@
 #include "log.h"
 #include "meter.h"
 #include "run.h"
+#include "timeutil.h"
 #include "verify.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +88,17 @@ struct args {
         int n_rest;
 };
 
+static int usage_error(const char *fmt, ...) CL_PRINTF(1, 2);
+
 static int
-usage_error(const char *fmt, const char *arg)
+usage_error(const char *fmt, ...)
 {
+        va_list ap;
+
         fputs("carbonledger: ", stderr);
-        fprintf(stderr, fmt, arg);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
         fputs("\nRun 'carbonledger --help' for usage.\n", stderr);
         return EXIT_USAGE;
 }
