@@ -32,8 +32,8 @@ cl_attribute(uint64_t energy_uj, uint64_t total_us, uint64_t idle_us,
 
         if (pods_cpu <= busy_us) {
                 for (size_t i = 0; i < n_pods; i++) {
-                        pod_uj[i] = (uint64_t)((u128)energy_uj * pod_us[i] /
-                                               total_us);
+                        pod_uj[i] =
+                            (uint64_t)((u128)energy_uj * pod_us[i] / total_us);
                         assigned += pod_uj[i];
                 }
                 out->pods_uj = assigned;

@@ -362,8 +362,9 @@ main(int argc, char **argv)
                 now_ns = cl_now_ns();
                 if (o.timestamp != NULL &&
                     cl_parse_iso8601(o.timestamp, &now_ns) != CL_OK) {
-                        fprintf(stderr, "carbonledger-collector: --timestamp: "
-                                        "%s\n",
+                        fprintf(stderr,
+                                "carbonledger-collector: --timestamp: "
+                                "%s\n",
                                 cl_last_error());
                         status = 2;
                         goto out;

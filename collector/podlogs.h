@@ -13,8 +13,8 @@
 
 struct cl_pod_name {
         char uid[CL_POD_UID_LEN + 1];
-        char namespace_[64];  /* DNS label, at most 63 characters */
-        char name[254];       /* DNS subdomain, at most 253 characters */
+        char namespace_[64]; /* DNS label, at most 63 characters */
+        char name[254];      /* DNS subdomain, at most 253 characters */
 };
 
 /*

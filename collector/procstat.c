@@ -25,8 +25,7 @@ cl_procstat_parse(const char *text, const char *path, struct cl_cpu_times *out)
                         line++;
         }
         if (line == NULL)
-                return cl_fail(CL_EFORMAT, "%s: no aggregate 'cpu' line",
-                               path);
+                return cl_fail(CL_EFORMAT, "%s: no aggregate 'cpu' line", path);
         p = strchr(line, '\n');
         line_len = p != NULL ? (size_t)(p - line) : strlen(line);
         p = line + 4;
@@ -43,8 +42,8 @@ cl_procstat_parse(const char *text, const char *path, struct cl_cpu_times *out)
                                        path, i + 1, (int)line_len, line);
                 errno = 0;
                 v = strtoull(p, &end, 10);
-                if (errno == ERANGE || (*end != ' ' && *end != '\n' &&
-                                        *end != '\0'))
+                if (errno == ERANGE ||
+                    (*end != ' ' && *end != '\n' && *end != '\0'))
                         return cl_fail(CL_EFORMAT,
                                        "%s: malformed cpu line (field %d): "
                                        "'%.*s'",

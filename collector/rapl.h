@@ -17,11 +17,11 @@
 #include <stdint.h>
 
 struct cl_rapl_zone {
-        char path[64];          /* folder name, e.g. "intel-rapl:0:1" */
-        char name[32];          /* e.g. "package-0", "dram", "core" */
-        uint64_t max_range_uj;  /* max_energy_range_uj: wrap point */
-        int counted;            /* 1 when part of the node's energy */
-        int fd;                 /* open energy_uj, re-read with pread */
+        char path[64];         /* folder name, e.g. "intel-rapl:0:1" */
+        char name[32];         /* e.g. "package-0", "dram", "core" */
+        uint64_t max_range_uj; /* max_energy_range_uj: wrap point */
+        int counted;           /* 1 when part of the node's energy */
+        int fd;                /* open energy_uj, re-read with pread */
 };
 
 struct cl_rapl {

@@ -99,14 +99,17 @@ cl_sampler_open(const struct cl_sampler_config *config, sqlite3 *db,
         }
         if (s->rapl.n_counted > 0) {
                 for (size_t i = 0; i < s->rapl.n; i++)
-                        cl_info("rapl_zone", "zone=%s name=%s counted=%d "
-                                "max_energy_range_uj=%llu",
-                                s->rapl.zones[i].path, s->rapl.zones[i].name,
-                                s->rapl.zones[i].counted,
-                                (unsigned long long)s->rapl.zones[i]
-                                    .max_range_uj);
-                cl_info("energy_source", "method=measured zones=%zu "
-                        "counted=%zu", s->rapl.n, s->rapl.n_counted);
+                        cl_info(
+                            "rapl_zone",
+                            "zone=%s name=%s counted=%d "
+                            "max_energy_range_uj=%llu",
+                            s->rapl.zones[i].path, s->rapl.zones[i].name,
+                            s->rapl.zones[i].counted,
+                            (unsigned long long)s->rapl.zones[i].max_range_uj);
+                cl_info("energy_source",
+                        "method=measured zones=%zu "
+                        "counted=%zu",
+                        s->rapl.n, s->rapl.n_counted);
         } else {
                 cl_warn("energy_source",
                         "method=estimated reason=\"no usable RAPL zone under "
@@ -201,8 +204,7 @@ zone_deltas(struct cl_sampler *s, const struct reading *r, int64_t elapsed_ns,
                                       "counter wrap";
                 else if (cl_rapl_delta(s->zone_now[i],
                                        s->last.zone_energy_uj[i],
-                                       z->max_range_uj,
-                                       &s->zone_delta[i]) != 0)
+                                       z->max_range_uj, &s->zone_delta[i]) != 0)
                         zone_reason = "counter above its range";
                 else if ((double)s->zone_delta[i] / 1e6 /
                              ((double)elapsed_ns / 1e9) >
@@ -281,11 +283,11 @@ static uint64_t
 model_energy_uj(const struct cl_sampler_config *cfg, uint64_t total_us,
                 uint64_t idle_us, int64_t elapsed_ns)
 {
-        double busy = total_us > 0 ? (double)(total_us - idle_us) /
-                                         (double)total_us
-                                   : 0.0;
-        double watts = cfg->idle_watts + (cfg->max_watts - cfg->idle_watts) *
-                                             busy;
+        double busy = total_us > 0
+                          ? (double)(total_us - idle_us) / (double)total_us
+                          : 0.0;
+        double watts =
+            cfg->idle_watts + (cfg->max_watts - cfg->idle_watts) * busy;
 
         return (uint64_t)llround(watts * ((double)elapsed_ns / 1e9) * 1e6);
 }
@@ -407,9 +409,9 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
         }
         if (gap == NULL && s->last.present) {
                 if (!measured)
-                        energy_uj = model_energy_uj(&s->cfg, row.cpu_total_us,
-                                                    row.cpu_idle_us,
-                                                    elapsed_ns);
+                        energy_uj =
+                            model_energy_uj(&s->cfg, row.cpu_total_us,
+                                            row.cpu_idle_us, elapsed_ns);
                 cl_attribute(energy_uj, row.cpu_total_us, row.cpu_idle_us,
                              pod_us, r.n_pods, pod_uj, &split);
                 for (size_t i = 0; i < r.n_pods; i++)

@@ -24,10 +24,10 @@
 #include <stdint.h>
 
 struct cl_sampler_config {
-        const char *sysfs;     /* root holding class/powercap */
-        const char *procfs;    /* root holding stat, sys/kernel/random */
-        const char *cgroupfs;  /* cgroup v2 mount or v1 controller folder */
-        const char *pod_logs;  /* kubelet's pod log folder */
+        const char *sysfs;    /* root holding class/powercap */
+        const char *procfs;   /* root holding stat, sys/kernel/random */
+        const char *cgroupfs; /* cgroup v2 mount or v1 controller folder */
+        const char *pod_logs; /* kubelet's pod log folder */
         const char *node_name;
         double idle_watts;     /* power model at 0 % busy, W */
         double max_watts;      /* power model at 100 % busy, W */
@@ -37,8 +37,8 @@ struct cl_sampler_config {
 
 /* What one cycle stored, for the log line. */
 struct cl_sample_summary {
-        const char *status;  /* "baseline", "ok" or "gap" */
-        const char *method;  /* "measured" or "estimated" */
+        const char *status; /* "baseline", "ok" or "gap" */
+        const char *method; /* "measured" or "estimated" */
         const char *gap_reason;
         double elapsed_s;
         double energy_j;

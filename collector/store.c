@@ -114,7 +114,8 @@ load_pods(struct cl_store *store)
                 struct pod_entry *e;
 
                 if (store->n_pods == store->cap_pods) {
-                        size_t ncap = store->cap_pods ? store->cap_pods * 2 : 64;
+                        size_t ncap =
+                            store->cap_pods ? store->cap_pods * 2 : 64;
                         void *grown =
                             realloc(store->pods, ncap * sizeof(*store->pods));
 
@@ -154,8 +155,8 @@ cl_store_open(sqlite3 *db, const char *node_name, const struct cl_rapl *rapl,
         if (rc == CL_OK)
                 rc = load_pods(store);
         if (rc == CL_OK)
-                rc = cl_db_prepare(db, insert_sample_sql,
-                                   &store->insert_sample);
+                rc =
+                    cl_db_prepare(db, insert_sample_sql, &store->insert_sample);
         if (rc == CL_OK)
                 rc = cl_db_prepare(db,
                                    "INSERT INTO zone_sample (sample_id, "

@@ -35,29 +35,29 @@ struct cl_last_reading {
 /* One pod's row of an interval. */
 struct cl_pod_row {
         const char *uid;
-        uint64_t usage_us;   /* cumulative */
+        uint64_t usage_us; /* cumulative */
         int has_delta;
-        uint64_t cpu_us;     /* CPU time in the interval */
-        uint64_t energy_uj;  /* attributed energy in the interval */
+        uint64_t cpu_us;    /* CPU time in the interval */
+        uint64_t energy_uj; /* attributed energy in the interval */
 };
 
 /* One interval (or baseline) to store. */
 struct cl_sample_row {
         const char *boot_id;
-        int64_t start_ns;            /* ignored for a baseline */
+        int64_t start_ns; /* ignored for a baseline */
         int64_t end_ns;
-        const char *status;          /* "baseline", "ok" or "gap" */
-        const char *method;          /* "measured" or "estimated" */
-        const char *gap_reason;      /* NULL unless status is "gap" */
+        const char *status;     /* "baseline", "ok" or "gap" */
+        const char *method;     /* "measured" or "estimated" */
+        const char *gap_reason; /* NULL unless status is "gap" */
         uint64_t cpu_total_ticks;
         uint64_t cpu_idle_ticks;
         long clock_ticks_hz;
-        int has_interval;            /* CPU deltas known */
+        int has_interval; /* CPU deltas known */
         uint64_t cpu_total_us, cpu_idle_us, pods_cpu_us;
-        int has_energy;              /* status "ok" */
+        int has_energy; /* status "ok" */
         uint64_t energy_uj, idle_uj, system_uj, pods_uj;
         int pods_scaled;
-        int estimated;               /* model parameters below apply */
+        int estimated; /* model parameters below apply */
         double model_idle_w, model_max_w;
         const int *zone_has_reading;    /* 0 when the zone read failed */
         const uint64_t *zone_energy_uj; /* raw, per zone */

@@ -108,8 +108,9 @@ cl_parse_u64(const char *text, const char *what, uint64_t *out)
         while (*p == ' ' || *p == '\t' || *p == '\n')
                 p++;
         if (*p < '0' || *p > '9')
-                return cl_fail(CL_EFORMAT, "%s: not an unsigned integer: '%.40s'",
-                               what, text);
+                return cl_fail(CL_EFORMAT,
+                               "%s: not an unsigned integer: '%.40s'", what,
+                               text);
         errno = 0;
         v = strtoull(p, &end, 10);
         if (errno == ERANGE)
@@ -134,8 +135,8 @@ cl_tmp_path(const char *final, char *buf, size_t size)
         if (slash == NULL)
                 n = snprintf(buf, size, ".%s.tmp", final);
         else
-                n = snprintf(buf, size, "%.*s/.%s.tmp",
-                             (int)(slash - final), final, slash + 1);
+                n = snprintf(buf, size, "%.*s/.%s.tmp", (int)(slash - final),
+                             final, slash + 1);
         if (n < 0 || (size_t)n >= size)
                 return cl_fail(CL_EINVAL, "path too long: %s", final);
         return CL_OK;
@@ -211,8 +212,7 @@ cl_commit_file(const char *tmp, const char *final)
         else if (slash == final)
                 snprintf(dir, sizeof(dir), "/");
         else
-                snprintf(dir, sizeof(dir), "%.*s", (int)(slash - final),
-                         final);
+                snprintf(dir, sizeof(dir), "%.*s", (int)(slash - final), final);
         return fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 

@@ -33,9 +33,9 @@ struct node_acc {
 /* Fields of the sample a row belongs to. */
 struct sample_part {
         int64_t sample_id;
-        size_t node;        /* index into the node accumulators */
+        size_t node; /* index into the node accumulators */
         int64_t start_ns, end_ns;
-        int64_t lo, hi;     /* overlap with the period */
+        int64_t lo, hi; /* overlap with the period */
         int ok;
         int measured;
 };
@@ -86,9 +86,8 @@ load_nodes(sqlite3 *db, struct cl_report_model *m, struct node_acc **accs)
                         cap = ncap;
                 }
                 memset(&m->nodes[m->n_nodes], 0, sizeof(m->nodes[0]));
-                snprintf(m->nodes[m->n_nodes].name,
-                         sizeof(m->nodes[0].name), "%s",
-                         (const char *)sqlite3_column_text(st, 1));
+                snprintf(m->nodes[m->n_nodes].name, sizeof(m->nodes[0].name),
+                         "%s", (const char *)sqlite3_column_text(st, 1));
                 (*accs)[m->n_nodes].node_id = sqlite3_column_int64(st, 0);
                 (*accs)[m->n_nodes].measured = 0;
                 (*accs)[m->n_nodes].estimated = 0;
@@ -147,8 +146,8 @@ add_sample(struct cl_report_model *m, struct node_acc *acc,
         /* Hours: split the interval at hour boundaries. */
         for (int64_t t = s->lo; t < s->hi;) {
                 int64_t hour = (t - m->period_start_ns) / CL_NS_PER_HOUR;
-                int64_t hour_end = m->period_start_ns +
-                                   (hour + 1) * CL_NS_PER_HOUR;
+                int64_t hour_end =
+                    m->period_start_ns + (hour + 1) * CL_NS_PER_HOUR;
                 int64_t seg_end = hour_end < s->hi ? hour_end : s->hi;
 
                 if (hour >= 0 && hour < (int64_t)m->n_hours)
@@ -264,8 +263,8 @@ scan_samples(sqlite3 *db, struct cl_report_model *m, struct node_acc *nodes,
                                 if (rc != CL_OK)
                                         break;
                         }
-                        add_pod_row(&(*pods)[pod_id], nodes[s.node].node_id,
-                                    &s, st);
+                        add_pod_row(&(*pods)[pod_id], nodes[s.node].node_id, &s,
+                                    st);
                 }
         }
         if (rc == CL_OK && step != SQLITE_DONE)
@@ -332,12 +331,11 @@ build_workloads(sqlite3 *db, struct cl_report_model *m,
                 w->run_s = (double)p->run_ns / 1e9;
                 w->span_s = (double)(p->last_ns - p->first_ns) / 1e9;
                 w->coverage = w->span_s > 0 ? w->run_s / w->span_s : 0.0;
-                w->mean_w = w->run_s > 0 ? (double)p->energy_uj / 1e6 /
-                                               w->run_s
-                                         : 0.0;
+                w->mean_w =
+                    w->run_s > 0 ? (double)p->energy_uj / 1e6 / w->run_s : 0.0;
                 w->peak_w = p->peak_w;
-                w->method = method_of(p->measured, p->estimated,
-                                      CL_METHOD_ATTRIBUTED);
+                w->method =
+                    method_of(p->measured, p->estimated, CL_METHOD_ATTRIBUTED);
                 (void)nodes;
         }
         sqlite3_finalize(st);
@@ -361,10 +359,10 @@ finish_nodes(struct cl_report_model *m, const struct node_acc *nodes)
                 n->method = method_of(nodes[i].measured, nodes[i].estimated,
                                       CL_METHOD_MEASURED);
                 n->coverage = (double)n->sampled_ns / (double)period;
-                n->mean_w = n->sampled_ns > 0 ? (double)n->energy_uj / 1e6 /
-                                                    ((double)n->sampled_ns /
-                                                     1e9)
-                                              : 0.0;
+                n->mean_w = n->sampled_ns > 0
+                                ? (double)n->energy_uj / 1e6 /
+                                      ((double)n->sampled_ns / 1e9)
+                                : 0.0;
                 m->energy_uj += n->energy_uj;
                 measured += n->measured_uj;
         }

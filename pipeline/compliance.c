@@ -141,8 +141,8 @@ budget_check(struct cl_check *c, const struct cl_workload_report *w,
         }
         c->has_target = 1;
         c->target = budget;
-        c->result = c->value <= budget ? CL_STATUS_COMPLIANT
-                                       : CL_STATUS_NON_COMPLIANT;
+        c->result =
+            c->value <= budget ? CL_STATUS_COMPLIANT : CL_STATUS_NON_COMPLIANT;
         snprintf(c->reason, sizeof(c->reason),
                  "Emissions rate %.3f gCO2eq/h over %.2f h of run time is %s "
                  "the budget of %.3f gCO2eq/h.",
@@ -168,14 +168,13 @@ apply_workload(struct cl_report_model *m, struct cl_workload_report *w,
         pod_cov = add_check(w->checks, &w->n_checks, "pod_coverage", "%");
         coverage_check(pod_cov, w->coverage, m->coverage_threshold,
                        "the time the pod ran");
-        budget = add_check(w->checks, &w->n_checks, "emissions_rate",
-                           "gCO2eq/h");
+        budget =
+            add_check(w->checks, &w->n_checks, "emissions_rate", "gCO2eq/h");
         budget_check(budget, w, policy);
 
         insufficient = cov->result == CL_STATUS_INSUFFICIENT_DATA ||
                        pod_cov->result == CL_STATUS_INSUFFICIENT_DATA;
-        w->status = insufficient ? CL_STATUS_INSUFFICIENT_DATA
-                                 : budget->result;
+        w->status = insufficient ? CL_STATUS_INSUFFICIENT_DATA : budget->result;
 }
 
 void

@@ -65,8 +65,8 @@ entry_hash(const char *prev, int64_t created, int64_t start, int64_t end,
         int n;
 
         n = snprintf(text, sizeof(text), "%s|%lld|%lld|%lld|%s|%s", prev,
-                     (long long)created, (long long)start, (long long)end,
-                     name, file_hash);
+                     (long long)created, (long long)start, (long long)end, name,
+                     file_hash);
         if (n < 0 || (size_t)n >= sizeof(text))
                 n = (int)sizeof(text) - 1;
         EVP_Digest(text, (size_t)n, md, &md_len, EVP_sha256(), NULL);

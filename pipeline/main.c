@@ -265,8 +265,7 @@ cmd_verify(const struct args *a)
                        "verified against %s)\n",
                        a->ca);
         else {
-                printf("certificate: NOT TRUSTED by %s: %s\n", a->ca,
-                       v.detail);
+                printf("certificate: NOT TRUSTED by %s: %s\n", a->ca, v.detail);
                 return 1;
         }
         return 0;
@@ -311,8 +310,9 @@ cmd_import(const struct args *a)
                 rc = cl_meter_import(db, a->rest[1], &rows);
         cl_db_close(db);
         if (rc != CL_OK) {
-                fprintf(stderr, "carbonledger: import meter failed, nothing "
-                                "stored: %s\n",
+                fprintf(stderr,
+                        "carbonledger: import meter failed, nothing "
+                        "stored: %s\n",
                         cl_last_error());
                 return 1;
         }

@@ -46,8 +46,8 @@ split_fields(char *line, char **fields, int max)
                 while (*f == ' ' || *f == '"')
                         f++;
                 end = f + strlen(f);
-                while (end > f && (end[-1] == ' ' || end[-1] == '"' ||
-                                   end[-1] == '\r'))
+                while (end > f &&
+                       (end[-1] == ' ' || end[-1] == '"' || end[-1] == '\r'))
                         *--end = '\0';
                 fields[i] = f;
         }
@@ -63,9 +63,8 @@ parse_kwh(const char *text, const char *path, int line, const char *column,
         errno = 0;
         *out = strtod(text, &end);
         if (text[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(*out))
-                return cl_fail(CL_EFORMAT,
-                               "%s:%d: %s '%s' is not a number", path, line,
-                               column, text);
+                return cl_fail(CL_EFORMAT, "%s:%d: %s '%s' is not a number",
+                               path, line, column, text);
         if (*out < 0)
                 return cl_fail(CL_EFORMAT, "%s:%d: %s %s is negative", path,
                                line, column, text);
@@ -130,10 +129,10 @@ parse_csv(char *text, const char *path, struct meter_row **rows, int *count)
                         snprintf(header, sizeof(header), "%s", line);
                         header[strcspn(header, "\r")] = '\0';
                         if (strcmp(header, METER_HEADER) != 0) {
-                                rc = cl_fail(CL_EFORMAT,
-                                             "%s:1: header must be '" METER_HEADER
-                                             "'",
-                                             path);
+                                rc = cl_fail(
+                                    CL_EFORMAT,
+                                    "%s:1: header must be '" METER_HEADER "'",
+                                    path);
                                 break;
                         }
                         line = next;

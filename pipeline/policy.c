@@ -95,9 +95,8 @@ get_number(json_object *obj, const char *key, const char *path, double min,
                                key);
         d = json_object_get_double(v);
         if (!isfinite(d) || d < min || d > max)
-                return cl_fail(CL_EFORMAT,
-                               "%s: '%s' is %g, expected %g to %g", path, key,
-                               d, min, max);
+                return cl_fail(CL_EFORMAT, "%s: '%s' is %g, expected %g to %g",
+                               path, key, d, min, max);
         *out = d;
         return CL_OK;
 }
@@ -198,12 +197,17 @@ apply_budgets(struct cl_policy *p, json_object *b, const char *path)
 static cl_err
 apply_policy(struct cl_policy *p, json_object *doc, const char *path)
 {
-        static const char *const top[] = {
-            "name",   "organisation",       "emission_factor", "grid_reference",
-            "pue",    "coverage_threshold", "budgets_g_per_hour", "comment",
-            NULL};
-        static const char *const factor_keys[] = {"source", "notice",
-                                                  "comment", NULL};
+        static const char *const top[] = {"name",
+                                          "organisation",
+                                          "emission_factor",
+                                          "grid_reference",
+                                          "pue",
+                                          "coverage_threshold",
+                                          "budgets_g_per_hour",
+                                          "comment",
+                                          NULL};
+        static const char *const factor_keys[] = {"source", "notice", "comment",
+                                                  NULL};
         static const char *const grid_keys[] = {"g_per_kwh", "origin", NULL};
         static const char *const pue_keys[] = {
             "target", "target_origin", "declared", "declared_origin", NULL};
@@ -380,8 +384,8 @@ cl_factor_select(const char *template_dir, int year, const char *notice,
                 return rc;
         if (!json_object_object_get_ex(doc, "factors", &factors) ||
             !json_object_is_type(factors, json_type_array)) {
-                rc = cl_fail(CL_EFORMAT, "%s: 'factors' must be an array",
-                             path);
+                rc =
+                    cl_fail(CL_EFORMAT, "%s: 'factors' must be an array", path);
                 goto out;
         }
         rc = CL_ENOTFOUND;

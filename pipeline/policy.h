@@ -12,17 +12,17 @@
 #include <json-c/json.h>
 
 struct cl_policy {
-        char path[512];                 /* user file, or the template */
+        char path[512]; /* user file, or the template */
         char name[200];
         char organisation[200];
-        char factor_notice[128];        /* "" for the factor in force */
+        char factor_notice[128]; /* "" for the factor in force */
         double grid_reference_g_per_kwh;
         char grid_reference_origin[256];
         double pue_target;
         char pue_target_origin[256];
         double pue_declared;
         char pue_declared_origin[256];
-        double coverage_threshold;      /* 0..1 */
+        double coverage_threshold; /* 0..1 */
         /* Budgets in gCO2eq per hour of run time; owned JSON objects. */
         int has_default_budget;
         double default_budget_g_per_h;
@@ -53,8 +53,8 @@ int cl_policy_budget(const struct cl_policy *policy, const char *namespace_,
 struct cl_emission_factor {
         char notice[128];
         char statistics[64];
-        double t_per_mwh;   /* tCO2eq/MWh, equal to kgCO2eq/kWh */
-        int confirmed;      /* 0 when the value could not be checked */
+        double t_per_mwh; /* tCO2eq/MWh, equal to kgCO2eq/kWh */
+        int confirmed;    /* 0 when the value could not be checked */
 };
 
 /*

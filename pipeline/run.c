@@ -172,8 +172,7 @@ ensure_dir(const char *dir)
         if (stat(dir, &st) != 0)
                 return cl_fail_errno(CL_EIO, errno, "output folder %s", dir);
         if (!S_ISDIR(st.st_mode))
-                return cl_fail(CL_EIO, "output folder %s is not a folder",
-                               dir);
+                return cl_fail(CL_EIO, "output folder %s is not a folder", dir);
         if (access(dir, W_OK) != 0)
                 return cl_fail_errno(CL_EIO, errno, "output folder %s", dir);
         return CL_OK;
@@ -226,8 +225,7 @@ self_verify(const struct run_files *f)
         if (rc != CL_OK)
                 return rc;
         if (!v.valid || !v.whole_file)
-                return cl_fail(CL_EVERIFY,
-                               "signed PDF %s does not verify: %s",
+                return cl_fail(CL_EVERIFY, "signed PDF %s does not verify: %s",
                                f->tmp[FILE_PDF], v.detail);
         rc = cl_verify_detached(f->tmp[FILE_XLSX], f->tmp[FILE_P7S], NULL, &v);
         if (rc != CL_OK)

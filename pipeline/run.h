@@ -22,15 +22,15 @@
 
 struct cl_run_options {
         const char *db_path;
-        const char *date;         /* "YYYY-MM-DD" (KST), NULL: yesterday */
+        const char *date; /* "YYYY-MM-DD" (KST), NULL: yesterday */
         const char *out_dir;
         const char *key_path;
         const char *cert_path;
-        const char *policy_path;  /* NULL: the template's defaults */
+        const char *policy_path; /* NULL: the template's defaults */
         const char *template_dir;
         const char *font_path;
         const char *font_bold_path;
-        int64_t now_ns;           /* generation time; 0 reads the clock */
+        int64_t now_ns; /* generation time; 0 reads the clock */
 };
 
 struct cl_run_result {

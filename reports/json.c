@@ -54,9 +54,8 @@ cl_check_to_json(const struct cl_check *c)
         json_object_object_add(o, "target",
                                c->has_target ? json_object_new_double(c->target)
                                              : NULL);
-        json_object_object_add(o, "value",
-                               c->has_value ? json_object_new_double(c->value)
-                                            : NULL);
+        json_object_object_add(
+            o, "value", c->has_value ? json_object_new_double(c->value) : NULL);
         put_string(o, "unit", c->unit);
         put_string(o, "result", cl_status_name(c->result));
         put_string(o, "reason", c->reason);
@@ -143,8 +142,9 @@ totals_to_json(const struct cl_report_model *m)
         put_double(o, "emissions_g", m->emissions_g);
         put_double(o, "facility_emissions_g", m->facility_emissions_g);
         put_double(o, "measured_share", m->measured_share);
-        put_string(o, "basis", "emissions_g: IT energy x intensity; "
-                               "facility_emissions_g: x PUE");
+        put_string(o, "basis",
+                   "emissions_g: IT energy x intensity; "
+                   "facility_emissions_g: x PUE");
         return o;
 }
 
@@ -158,9 +158,9 @@ hours_to_json(const struct cl_report_model *m)
                 char kst[32];
 
                 put_time(o, "start", m->hours[h].start_ns);
-                put_string(o, "start_kst",
-                           cl_format_kst(m->hours[h].start_ns, kst,
-                                         sizeof(kst)));
+                put_string(
+                    o, "start_kst",
+                    cl_format_kst(m->hours[h].start_ns, kst, sizeof(kst)));
                 put_double(o, "energy_j", joules(m->hours[h].energy_uj));
                 put_double(o, "g_per_kwh", m->hours[h].intensity_g_per_kwh);
                 put_double(o, "emissions_g", m->hours[h].emissions_g);
@@ -244,9 +244,9 @@ cl_report_to_json(const struct cl_report_model *m)
                 put_int(counts, cl_status_name((enum cl_status)s),
                         (int64_t)m->status_counts[s]);
         json_object_object_add(doc, "status_counts", counts);
-        json_object_object_add(doc, "site_checks",
-                               checks_to_json(m->site_checks,
-                                              m->n_site_checks));
+        json_object_object_add(
+            doc, "site_checks",
+            checks_to_json(m->site_checks, m->n_site_checks));
         json_object_object_add(doc, "hours", hours_to_json(m));
         return doc;
 }

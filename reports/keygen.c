@@ -2,14 +2,14 @@
  * A demo signing identity: an RSA 3072 key and a self-signed certificate
  * that verifiers can also take as its own trust anchor.
  *
- * The certificate is marked basicConstraints CA:TRUE with keyCertSign.
- * `openssl cms -verify -CAfile cert.pem -purpose any` (OpenSSL 3.0)
- * accepts a self-signed certificate as its own anchor with CA:FALSE too,
- * but the NSS database that pdfsig reads takes a trusted self-signed
- * certificate as an issuer only when it is a CA certificate. It carries no
- * extendedKeyUsage, because pdfsig (poppler 22.12) reports "Unknown issue
- * with Certificate" for one whose only extended key usage is
- * documentSigning.
+ * The certificate has basicConstraints CA:TRUE and keyCertSign, so that
+ * it can be its own trust anchor. `openssl cms -verify -CAfile cert.pem
+ * -purpose any` (OpenSSL 3.0) accepts CA:FALSE as well, but pdfsig
+ * (poppler 22.12) with the certificate trusted "CT,C,C" in an NSS
+ * database reports "Certificate issuer is unknown." for CA:FALSE and
+ * "Certificate is Trusted." for CA:TRUE. It has no extendedKeyUsage,
+ * because pdfsig reports "Unknown issue with Certificate" for a
+ * certificate whose only extended key usage is documentSigning.
  */
 #include "cms_internal.h"
 #include "fsutil.h"

@@ -44,9 +44,9 @@ const char *cl_status_name(enum cl_status status);
  * has_value are 0 when there is none (for example no budget configured).
  */
 struct cl_check {
-        char check[40];  /* "emissions_rate", "coverage", "grid_intensity",
-                            "pue" */
-        char unit[24];   /* "gCO2eq/h", "%", "gCO2eq/kWh", "ratio" */
+        char check[40]; /* "emissions_rate", "coverage", "grid_intensity",
+                           "pue" */
+        char unit[24];  /* "gCO2eq/h", "%", "gCO2eq/kWh", "ratio" */
         int has_target;
         double target;
         int has_value;
@@ -59,43 +59,43 @@ struct cl_check {
 
 struct cl_node_report {
         char name[128];
-        int64_t energy_uj;        /* node energy (package + dram, or psys) */
-        int64_t idle_uj;          /* share of idle + iowait CPU time */
-        int64_t system_uj;        /* host processes and kernel */
-        int64_t pods_uj;          /* sum over the node's pods */
-        int64_t measured_uj;      /* part of energy_uj from RAPL */
-        int64_t estimated_uj;     /* part of energy_uj from the power model */
-        enum cl_method method;    /* measured, estimated or mixed */
-        double coverage;          /* sampled time / period, 0..1 */
-        int64_t sampled_ns;       /* time covered by intervals with energy */
-        int64_t gap_ns;           /* time of intervals recorded as gaps */
-        int intervals;            /* intervals with energy */
-        int gaps;                 /* intervals recorded as gaps */
-        int scaled_intervals;     /* intervals whose pods were scaled down */
-        double mean_w;            /* energy / sampled time */
-        double peak_w;            /* highest interval power */
-        double model_idle_w;      /* power model, when any estimated */
+        int64_t energy_uj;     /* node energy (package + dram, or psys) */
+        int64_t idle_uj;       /* share of idle + iowait CPU time */
+        int64_t system_uj;     /* host processes and kernel */
+        int64_t pods_uj;       /* sum over the node's pods */
+        int64_t measured_uj;   /* part of energy_uj from RAPL */
+        int64_t estimated_uj;  /* part of energy_uj from the power model */
+        enum cl_method method; /* measured, estimated or mixed */
+        double coverage;       /* sampled time / period, 0..1 */
+        int64_t sampled_ns;    /* time covered by intervals with energy */
+        int64_t gap_ns;        /* time of intervals recorded as gaps */
+        int intervals;         /* intervals with energy */
+        int gaps;              /* intervals recorded as gaps */
+        int scaled_intervals;  /* intervals whose pods were scaled down */
+        double mean_w;         /* energy / sampled time */
+        double peak_w;         /* highest interval power */
+        double model_idle_w;   /* power model, when any estimated */
         double model_max_w;
-        double emissions_g;       /* IT basis */
+        double emissions_g; /* IT basis */
         struct cl_check checks[CL_MAX_CHECKS];
         size_t n_checks;
 };
 
 struct cl_workload_report {
         char node[128];
-        char namespace_[128];     /* "" when unresolved */
-        char pod[254];            /* pod name, or the UID when unresolved */
+        char namespace_[128]; /* "" when unresolved */
+        char pod[254];        /* pod name, or the UID when unresolved */
         char pod_uid[40];
         int64_t energy_uj;
-        double cpu_s;             /* CPU time in the period */
-        double run_s;             /* time covered by samples it appeared in */
-        double span_s;            /* first appearance to last, in period */
-        double coverage;          /* run_s / span_s, 0..1 */
-        double mean_w;            /* energy / run_s */
-        double peak_w;            /* highest interval power */
-        double emissions_g;       /* IT basis */
+        double cpu_s;       /* CPU time in the period */
+        double run_s;       /* time covered by samples it appeared in */
+        double span_s;      /* first appearance to last, in period */
+        double coverage;    /* run_s / span_s, 0..1 */
+        double mean_w;      /* energy / run_s */
+        double peak_w;      /* highest interval power */
+        double emissions_g; /* IT basis */
         double emissions_rate_g_per_h; /* emissions_g / (run_s / 3600) */
-        enum cl_method method;    /* attributed, estimated or mixed */
+        enum cl_method method;         /* attributed, estimated or mixed */
         enum cl_status status;
         struct cl_check checks[CL_MAX_CHECKS];
         size_t n_checks;
@@ -112,10 +112,10 @@ struct cl_hour_report {
 struct cl_report_model {
         /* Identity of the report. */
         char organisation[200];
-        char date[11];            /* KST calendar day "YYYY-MM-DD" */
-        int64_t period_start_ns;  /* inclusive */
-        int64_t period_end_ns;    /* exclusive */
-        const char *timezone;     /* "Asia/Seoul" */
+        char date[11];           /* KST calendar day "YYYY-MM-DD" */
+        int64_t period_start_ns; /* inclusive */
+        int64_t period_end_ns;   /* exclusive */
+        const char *timezone;    /* "Asia/Seoul" */
         int64_t generated_ns;
         char program_version[32];
         char policy_name[200];
@@ -131,7 +131,7 @@ struct cl_report_model {
         /* PUE: from meter data (measured) or the policy (declared). */
         double pue;
         enum cl_method pue_method;
-        double meter_facility_kwh;   /* sums over the period, when measured */
+        double meter_facility_kwh; /* sums over the period, when measured */
         double meter_it_kwh;
         int meter_intervals;
         double pue_target;
@@ -140,13 +140,13 @@ struct cl_report_model {
         /* Intensity used for the totals. */
         double intensity_g_per_kwh;
         enum cl_method intensity_method;
-        char intensity_source[64];   /* "gir" */
-        char intensity_label[256];   /* "GIR 2025 approval (2025-12), ..." */
+        char intensity_source[64]; /* "gir" */
+        char intensity_label[256]; /* "GIR 2025 approval (2025-12), ..." */
         double grid_reference_g_per_kwh;
         char grid_reference_origin[256];
 
         /* Policy thresholds. */
-        double coverage_threshold;   /* 0..1 */
+        double coverage_threshold; /* 0..1 */
 
         struct cl_node_report *nodes;
         size_t n_nodes;
@@ -160,7 +160,7 @@ struct cl_report_model {
         size_t n_site_checks;
 
         size_t status_counts[CL_STATUS_COUNT];
-        int has_samples;             /* 0: the day has no samples at all */
+        int has_samples; /* 0: the day has no samples at all */
 };
 
 /* Frees the arrays of m (not m itself) and zeroes it. */

@@ -7,10 +7,10 @@
 #include "err.h"
 
 struct cl_verify_result {
-        int valid;       /* 1: digest and signature verify */
-        int whole_file;  /* PDF: the signed ranges cover the whole file */
+        int valid;         /* 1: digest and signature verify */
+        int whole_file;    /* PDF: the signed ranges cover the whole file */
         int chain_checked; /* 1 when a CA was given */
-        int trusted;     /* 1: chain and validity dates verify against CA */
+        int trusted;       /* 1: chain and validity dates verify against CA */
         char signer[256];  /* signer certificate subject */
         char detail[512];  /* why it is invalid or untrusted, else "" */
 };

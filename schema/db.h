@@ -54,7 +54,6 @@ cl_err cl_db_fail(sqlite3 *db, const char *what);
  * Looks up the node_id of name, inserting the node when missing. Fails with
  * CL_EDB.
  */
-cl_err cl_db_node_id(sqlite3 *db, const char *name,
-                     int64_t *out) CL_MUST_CHECK;
+cl_err cl_db_node_id(sqlite3 *db, const char *name, int64_t *out) CL_MUST_CHECK;
 
 #endif

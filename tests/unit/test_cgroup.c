@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FIXTURES CL_SOURCE_DIR "/fixtures/cgroup"
@@ -771,6 +772,34 @@ test_scan_duplicate_pod_counted_once(void **state)
         remove_tmpdir(tmp);
 }
 
+static void
+test_scan_pod_children_not_listed(void **state)
+{
+        /*
+         * A kubelet running inside pod 2c9f8a79 (kind in a pod) has its own
+         * pods below that pod's container. Their time is part of the outer
+         * pod's usage, so only the outer pod is reported.
+         */
+        static const struct expected_pod want[] = {
+            {"2c9f8a79-5391-454b-88cb-86190881cb96", 70000},
+        };
+        char *tmp = make_tmpdir();
+
+        (void)state;
+        put_file(tmp, "cgroup.controllers", "cpu\n");
+        put_cpu_stat(tmp,
+                     "kubepods/burstable/"
+                     "pod2c9f8a79-5391-454b-88cb-86190881cb96",
+                     70000);
+        put_cpu_stat(tmp,
+                     "kubepods/burstable/"
+                     "pod2c9f8a79-5391-454b-88cb-86190881cb96/" H64A
+                     "/kubepods/pod51b64565-2b17-4d46-83ac-22e398f2f7fb",
+                     60000);
+        check_scan(tmp, NULL, CL_CGROUP_V2, want, 1);
+        remove_tmpdir(tmp);
+}
+
 /* Writes a v2 tree with one pod below more folders than the walk lists. */
 static void
 put_deep_pod(const char *root, char *pod_path, size_t size)
@@ -974,27 +1003,56 @@ test_scan_missing_root_fails(void **state)
         remove_tmpdir(tmp);
 }
 
-static void
-test_scan_unreadable_root_fails(void **state)
+/*
+ * Scans root and returns 0 when it fails with CL_EIO naming root and the
+ * EACCES text, or the number of the first condition that does not hold.
+ */
+static int
+unreadable_root_condition(const char *root)
 {
-        char *tmp, root[PATH_MAX];
         enum cl_cgroup_version version;
         struct cl_pod_cpu *pods;
         size_t n;
 
+        if (cl_cgroup_scan_pods(root, NULL, &pods, &n, &version) != CL_EIO)
+                return 10;
+        if (strstr(cl_last_error(), root) == NULL)
+                return 11;
+        if (strstr(cl_last_error(), strerror(EACCES)) == NULL)
+                return 12;
+        return 0;
+}
+
+static void
+test_scan_unreadable_root_fails(void **state)
+{
+        char *tmp = make_tmpdir(), root[PATH_MAX];
+        int status;
+        pid_t pid;
+
         (void)state;
-        if (geteuid() == 0) {
-                /* root bypasses the permission bits. */
-                skip();
-        }
-        tmp = make_tmpdir();
         copy_fixture("v2-systemd", tmp, root, sizeof(root));
-        assert_int_equal(chmod(root, 0), 0);
-        assert_int_equal(cl_cgroup_scan_pods(root, NULL, &pods, &n, &version),
-                         CL_EIO);
-        assert_non_null(strstr(cl_last_error(), root));
-        assert_non_null(strstr(cl_last_error(), strerror(EACCES)));
-        assert_int_equal(chmod(root, 0755), 0);
+        assert_int_equal(chmod(tmp, 0755), 0);
+        if (geteuid() != 0) {
+                assert_int_equal(chmod(root, 0), 0);
+                assert_int_equal(unreadable_root_condition(root), 0);
+                assert_int_equal(chmod(root, 0755), 0);
+                remove_tmpdir(tmp);
+                return;
+        }
+        /* root bypasses permission bits, so a child drops to nobody. */
+        assert_int_equal(chmod(root, 0700), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgid(65534) != 0 || setuid(65534) != 0)
+                        _exit(20);
+                _exit(unreadable_root_condition(root));
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        /* 10: not CL_EIO, 11: path missing, 12: EACCES text missing. */
+        assert_int_equal(WEXITSTATUS(status), 0);
         remove_tmpdir(tmp);
 }
 
@@ -1044,6 +1102,7 @@ main(void)
             cmocka_unit_test(test_scan_skips_malformed_v1_pod),
             cmocka_unit_test(test_scan_skips_vanished_pod),
             cmocka_unit_test(test_scan_duplicate_pod_counted_once),
+            cmocka_unit_test(test_scan_pod_children_not_listed),
             cmocka_unit_test(test_scan_depth_limit_boundary),
             cmocka_unit_test(test_scan_procfs_finds_outside_pod),
             cmocka_unit_test(test_scan_procfs_v1_cpuacct_line),

@@ -100,6 +100,12 @@ write_all(const char *path, const void *buf, size_t len)
         assert_int_equal(cl_write_file(path, buf, len), CL_OK);
 }
 
+static void
+write_text(const char *path, const char *text)
+{
+        write_all(path, text, strlen(text));
+}
+
 static int
 hpdf_check(HPDF_STATUS status)
 {
@@ -208,7 +214,8 @@ group_setup(void **state)
                 fprintf(stderr, "keygen failed: %s\n", cl_last_error());
                 return -1;
         }
-        if (cl_write_file(small, "site,kWh\nA,12.5\n", 16) != CL_OK)
+        if (cl_write_file(small, "site,kWh\nA,12.5\n",
+                          strlen("site,kWh\nA,12.5\n")) != CL_OK)
                 return -1;
         if (!make_pdf(fx.plain, 1, NULL, 0) ||
             !make_pdf(fx.attach, 1, small, 0) ||
@@ -866,7 +873,7 @@ test_signer_load_garbage_key(void **state)
 
         (void)state;
         path_in(key, "garbage-key.pem");
-        write_all(key, "not a key\n", 10);
+        write_text(key, "not a key\n");
         assert_int_equal(cl_signer_load(key, fx.cert, &s), CL_ECRYPTO);
         assert_null(s);
         assert_non_null(strstr(cl_last_error(), key));
@@ -880,7 +887,7 @@ test_signer_load_garbage_cert(void **state)
 
         (void)state;
         path_in(cert, "garbage-cert.pem");
-        write_all(cert, "not a certificate\n", 18);
+        write_text(cert, "not a certificate\n");
         assert_int_equal(cl_signer_load(fx.key, cert, &s), CL_ECRYPTO);
         assert_null(s);
         assert_non_null(strstr(cl_last_error(), cert));
@@ -934,7 +941,7 @@ test_detached_verifies_with_openssl(void **state)
         (void)state;
         path_in(content, "report.xlsx");
         path_in(p7s, "report.xlsx.p7s");
-        write_all(content, "PK\x03\x04 not really a workbook", 29);
+        write_text(content, "PK\x03\x04 not really a workbook");
         assert_int_equal(cl_sign_detached(fx.signer, content, p7s), CL_OK);
         assert_int_equal(run("openssl cms -verify -binary -inform DER -in "
                              "'%s' -content '%s' -CAfile '%s' -purpose any "
@@ -969,9 +976,9 @@ test_detached_changed_content_fails(void **state)
         (void)state;
         path_in(content, "changed.xlsx");
         path_in(p7s, "changed.xlsx.p7s");
-        write_all(content, "PK\x03\x04 original bytes", 20);
+        write_text(content, "PK\x03\x04 original bytes");
         assert_int_equal(cl_sign_detached(fx.signer, content, p7s), CL_OK);
-        write_all(content, "PK\x03\x04 originaL bytes", 20);
+        write_text(content, "PK\x03\x04 originaL bytes");
         assert_int_not_equal(run("openssl cms -verify -binary -inform DER -in "
                                  "'%s' -content '%s' -CAfile '%s' -purpose "
                                  "any -out /dev/null",
