@@ -9,7 +9,7 @@ cd "$top"
 seconds=${DEMO_SECONDS:-60}
 
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh carbonledger carbonledger-collector
 
 out="$top/demo-out"
 mkdir -p "$out"
