@@ -33,7 +33,7 @@ cl_err cl_crypto_fail(cl_err code, const char *fmt, ...) CL_PRINTF(2, 3);
  * SHA-256, the signer's certificate and chain, signed attributes
  * content-type, message-digest and ESS signing-certificate-v2, plus
  * signing-time when with_signing_time is 1. On success *der (free with
- * OPENSSL_free) holds *der_len bytes of DER. what names the signed file
+ * OPENSSL_free) contains *der_len bytes of DER. what names the signed file
  * in error messages. Fails with CL_ECRYPTO.
  */
 cl_err cl_cms_sign(const struct cl_signer *signer, BIO *data,

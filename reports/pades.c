@@ -41,7 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Largest input PDF, in bytes; the whole file is held in memory twice. */
+/* Largest input PDF, in bytes. Signing keeps it in memory twice. */
 #define PDF_MAX_BYTES ((size_t)512 << 20)
 /* Largest /Size accepted, which bounds the xref table allocation. */
 #define PDF_MAX_OBJECTS ((int64_t)1 << 23)
@@ -1012,7 +1012,7 @@ out:
 struct layout {
         size_t byte_range; /* offset of the /ByteRange array */
         size_t contents;   /* offset of the '<' of /Contents */
-        size_t reserve;    /* bytes of CMS the hex string holds */
+        size_t reserve;    /* room for the CMS in /Contents, bytes */
 };
 
 struct new_obj {
@@ -1182,7 +1182,8 @@ static cl_err
 build_update(struct pdf *doc, const struct cl_pdf_sig_info *info,
              struct sbuf *sb, struct layout *lay)
 {
-        struct val trailer, root, catalog, type, acroform, page_ref, page;
+        struct val trailer = {0}, root = {0}, catalog = {0}, type = {0};
+        struct val acroform = {0}, page_ref = {0}, page = {0};
         struct new_obj objs[4];
         size_t old_xref, new_xref;
         int64_t widget, sig;

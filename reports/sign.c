@@ -314,9 +314,20 @@ encode_signed_attrs(CMS_SignerInfo *si, unsigned char **out, size_t *out_len)
                 body += (size_t)n;
         }
         qsort(items, (size_t)count, sizeof(*items), der_item_cmp);
-        /* The attributes take far less than 16 MiB, so 4 length octets
-         * are the maximum needed. */
-        hdr = body < 0x80 ? 2 : body < 0x100 ? 3 : body < 0x10000 ? 4 : 5;
+        /* The tag, then a short length or 0x81 to 0x83 and that many
+         * length octets. */
+        if (body < 0x80) {
+                hdr = 2;
+        } else if (body < 0x100) {
+                hdr = 3;
+        } else if (body < 0x10000) {
+                hdr = 4;
+        } else if (body < 0x1000000) {
+                hdr = 5;
+        } else {
+                rc = cl_fail(CL_ECRYPTO, "signed attributes exceed 16 MiB");
+                goto out;
+        }
         buf = malloc(hdr + body);
         if (buf == NULL) {
                 rc = cl_fail(CL_ENOMEM, "encode signed attributes");

@@ -815,7 +815,7 @@ test_sign_pdf_mutations_never_crash(void **state)
         path_in(in, "mutated.pdf");
         path_in(out, "mutated.signed.pdf");
         read_all(fx.attach, &buf, &len);
-        /* The embedded file holds NUL bytes, so strstr() cannot search. */
+        /* The embedded file contains NUL bytes, so strstr() cannot search. */
         for (start = 0; start + 6 <= len; start++)
                 if (memcmp(buf + start, "\nxref\n", 6) == 0)
                         break;
