@@ -41,7 +41,7 @@ struct cl_pdf_sig_info {
         const char *name;     /* /Name */
         const char *reason;   /* /Reason */
         const char *location; /* /Location */
-        int64_t signing_ns;   /* /M, claimed signing time */
+        int64_t signing_ns;   /* /M, claimed signing time, ns since epoch */
 };
 
 /*

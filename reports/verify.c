@@ -125,6 +125,9 @@ check_chain(X509 *signer, STACK_OF(X509) * certs, const char *ca_path,
                                     ca_path);
                 goto out;
         }
+        /* NOTE: validity dates are checked at the current time, because a
+         * PAdES B-B signature has no trusted signing time. A report signed
+         * with a certificate that has expired since reads as untrusted. */
         if (X509_verify_cert(ctx) == 1) {
                 res->trusted = 1;
         } else {
@@ -200,7 +203,13 @@ out:
         return rc;
 }
 
-/* Finds the last "/ByteRange" at or before end; returns 0 when none. */
+/*
+ * Finds the last "/ByteRange" in buf; returns 0 when none.
+ * NOTE: this is a text search, not a walk of the xref chain, so the text
+ * "/ByteRange" inside a stream written after the signature is taken for
+ * the signature dictionary. The result is still valid only when those
+ * ranges and their /Contents verify over the whole file but the gap.
+ */
 static int
 find_last_byte_range(const char *buf, size_t len, size_t *at)
 {
