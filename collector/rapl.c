@@ -52,6 +52,7 @@ probe_zone(const char *base, const char *entry, struct cl_rapl_zone *zone)
 {
         char path[PATH_MAX], buf[64];
         uint64_t value;
+        cl_err rc;
 
         memset(zone, 0, sizeof(*zone));
         zone->fd = -1;
@@ -75,9 +76,12 @@ probe_zone(const char *base, const char *entry, struct cl_rapl_zone *zone)
                 return 0;
         }
         snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj", base, entry);
-        if (cl_read_small(path, buf, sizeof(buf)) != CL_OK ||
-            cl_parse_u64(buf, path, &zone->max_range_uj) != CL_OK ||
-            zone->max_range_uj == 0) {
+        rc = cl_read_small(path, buf, sizeof(buf));
+        if (rc == CL_OK)
+                rc = cl_parse_u64(buf, path, &zone->max_range_uj);
+        if (rc == CL_OK && zone->max_range_uj == 0)
+                rc = cl_fail(CL_EFORMAT, "%s is 0", path);
+        if (rc != CL_OK) {
                 cl_warn("rapl_zone_skipped",
                         "zone=%s name=%s reason=\"no usable "
                         "max_energy_range_uj, wraps cannot be detected\" "

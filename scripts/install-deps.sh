@@ -14,7 +14,7 @@ packages=(
         fonts-nanum
         # tools the tests check outputs with
         sqlite3 poppler-utils qpdf openssl python3 python3-openpyxl
-        util-linux locales
+        util-linux locales libnss3-tools
 )
 
 missing=()
