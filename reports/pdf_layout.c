@@ -12,6 +12,8 @@
 #include "pdf_text.h"
 
 #include <errno.h>
+#include <hpdf_objects.h>
+#include <hpdf_streams.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,71 @@ cl_pdf_width(HPDF_Font font, double size, const char *text)
         return measure(text, strlen(text), &w);
 }
 
+/*
+ * Writes an identity ToUnicode CMap for 2-byte codes into stream: with the
+ * UTF-8 encoder libharu 2.3.0 writes each character as its BMP code point,
+ * so code = Unicode value. UTF-16 surrogates (D800-DFFF) are left out, and
+ * each bfrange block holds at most 100 entries, as the CMap syntax
+ * requires.
+ */
+static HPDF_STATUS
+write_identity_cmap(HPDF_Stream stream)
+{
+        static const char head[] =
+            "/CIDInit /ProcSet findresource begin\n"
+            "12 dict begin\nbegincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) "
+            "/Supplement 0 >> def\n"
+            "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n";
+        static const char tail[] =
+            "endcmap\nCMapName currentdict /CMap defineresource pop\n"
+            "end\nend\n";
+        HPDF_STATUS rc = HPDF_Stream_WriteStr(stream, head);
+        unsigned int high = 0;
+
+        while (rc == HPDF_OK && high < 0x100) {
+                unsigned int block[100], n = 0;
+                char line[48];
+
+                for (; high < 0x100 && n < 100; high++)
+                        if (high < 0xD8 || high > 0xDF)
+                                block[n++] = high;
+                snprintf(line, sizeof(line), "%u beginbfrange\n", n);
+                rc = HPDF_Stream_WriteStr(stream, line);
+                for (unsigned int i = 0; i < n && rc == HPDF_OK; i++) {
+                        snprintf(line, sizeof(line),
+                                 "<%02X00> <%02XFF> <%02X00>\n", block[i],
+                                 block[i], block[i]);
+                        rc = HPDF_Stream_WriteStr(stream, line);
+                }
+                if (rc == HPDF_OK)
+                        rc = HPDF_Stream_WriteStr(stream, "endbfrange\n");
+        }
+        if (rc == HPDF_OK)
+                rc = HPDF_Stream_WriteStr(stream, tail);
+        return rc;
+}
+
+/*
+ * Replaces the /ToUnicode entry of font. libharu 2.3.0 stores the
+ * encoding CMap there (with begincidrange), which is not a valid ToUnicode
+ * map: poppler warns on every page and viewers may copy or search text
+ * wrongly. The old stream stays in the file, unreferenced.
+ */
+static int
+replace_to_unicode(struct cl_pdf_doc *d, HPDF_Font font)
+{
+        HPDF_Dict cmap = HPDF_DictStream_New(d->pdf->mmgr, d->pdf->xref);
+
+        if (!cmap)
+                return 0;
+        cmap->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
+        if (write_identity_cmap(cmap->stream) != HPDF_OK)
+                return 0;
+        return HPDF_Dict_Add(font, "ToUnicode", cmap) == HPDF_OK;
+}
+
 /* Loads one TrueType file and returns its font in the UTF-8 encoding. */
 static cl_err
 load_font(struct cl_pdf_doc *d, const char *path, HPDF_Font *out)
@@ -83,7 +150,7 @@ load_font(struct cl_pdf_doc *d, const char *path, HPDF_Font *out)
         name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
         if (name)
                 *out = HPDF_GetFont(d->pdf, name, "UTF-8");
-        if (!name || !*out)
+        if (!name || !*out || !replace_to_unicode(d, *out))
                 return cl_fail(CL_ERENDER,
                                "cannot embed font %s: libharu error 0x%04X "
                                "(detail %u)",
