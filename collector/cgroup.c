@@ -1,7 +1,7 @@
 /*
  * Pod discovery in the cgroup filesystem. This file owns the parsing of
  * cgroup paths into a pod UID and a container id, the choice of the
- * hierarchy that holds CPU accounting (v2, v1 cpuacct, or hybrid), the
+ * hierarchy that has the CPU accounting (v2, v1 cpuacct, or hybrid), the
  * walk of that hierarchy, the reading of cpu.stat and cpuacct.usage, the
  * optional /proc/<pid>/cgroup fallback, and the merge to one entry per
  * UID.
@@ -32,30 +32,32 @@
 
 /*
  * Folders listed below the hierarchy root, so pod cgroups are found up to
- * this depth. Nested kubepods trees sit 4 to 6 levels deep.
+ * this depth. The nested layouts in fixtures/cgroup have pods at depth 3
+ * to 6.
  */
 #define WALK_MAX_DEPTH 16
 
-/* Bytes of one getdents64() buffer; one buffer per walk level. */
+/* Bytes of one getdents64() buffer. Each walk level has its own. */
 #define DIRENT_BUF_SIZE 4096
 
 /*
- * Largest cpu.stat, cpuacct.usage or /proc/<pid>/cgroup read. A cpu.stat
- * of Linux 6.x has about ten lines and 300 bytes.
+ * Largest cpu.stat, cpuacct.usage or /proc/<pid>/cgroup read. cpu.stat
+ * has 4 to 10 short lines, for example 75 bytes at the root of a Linux
+ * 6.18 v2 mount without controllers.
  */
 #define ACCT_BUF_SIZE 4096
 
 /* Characters of a bad line quoted in an error message. */
 #define QUOTE_MAX 80
 
-/* What one path component names, from classify_component(). */
+/* Kind of one path component, from classify_component(). */
 enum component_kind {
         COMPONENT_NONE,
         COMPONENT_POD,  /* a pod-level cgroup */
         COMPONENT_LEAF, /* "...-pod<uid>.slice:<runtime>:<id>", a container */
 };
 
-/* Why a cpu.stat or cpuacct.usage text was rejected. */
+/* Reason a cpu.stat or cpuacct.usage text was rejected. */
 enum acct_problem {
         ACCT_OK,
         ACCT_NO_SPACE,  /* a line without "key value" */
@@ -341,7 +343,7 @@ cl_cgroup_parse_path(const char *path, char uid[CL_POD_UID_LEN + 1],
 
 /*
  * Parses the unsigned decimal of len bytes at s into *out. Returns false
- * when s is empty, holds a non-digit or overflows 64 bits.
+ * when s is empty, contains a non-digit or overflows 64 bits.
  */
 static bool
 parse_decimal(const char *s, size_t len, uint64_t *out)
@@ -1018,9 +1020,28 @@ merge_found(struct scan *s, struct cl_pod_cpu **pods, size_t *n)
 }
 
 /*
- * Walks the hierarchy that holds CPU accounting below rootfd and leaves in
+ * Logs, once per process, that root contains no cgroup hierarchy. The flag is
+ * not synchronized: two threads scanning at once may both log it.
+ */
+static void
+warn_hierarchy_missing(const char *root)
+{
+        static bool warned;
+        char quoted[PATH_MAX + 8];
+
+        if (warned)
+                return;
+        warned = true;
+        cl_warn("cgroup_hierarchy_missing",
+                "root=%s reason=\"no cgroup.controllers, cpuacct or unified "
+                "folder\"",
+                cl_log_quote(root, quoted, sizeof(quoted)));
+}
+
+/*
+ * Walks the hierarchy that has the CPU accounting below rootfd and leaves in
  * *hierfd (and hier_path) the one whose pods were read, for the procfs
- * fallback; *hierfd is -1 when root holds no hierarchy.
+ * fallback; *hierfd is -1 when root contains no hierarchy.
  */
 static cl_err
 walk_root(struct scan *s, int rootfd, const char *root, int *hierfd,
@@ -1028,7 +1049,6 @@ walk_root(struct scan *s, int rootfd, const char *root, int *hierfd,
 {
         static const char *const v1_names[] = {"cpuacct", "cpu,cpuacct",
                                                "cpuacct,cpu"};
-        static bool warned_missing;
         char unified_path[PATH_MAX];
         bool is_v2, has_unified;
         int v1fd = -1, unifiedfd = -1;
@@ -1091,8 +1111,10 @@ walk_root(struct scan *s, int rootfd, const char *root, int *hierfd,
                         unifiedfd = -1;
                         goto out;
                 }
-                /* Neither has pods: report the v1 tree, which has the
-                 * cpu accounting on a hybrid host. */
+                /*
+                 * Neither has pods: report the v1 tree, which has the cpu
+                 * accounting on a hybrid host.
+                 */
                 s->version = CL_CGROUP_V1;
                 s->acct_file = "cpuacct.usage";
                 *hierfd = v1fd;
@@ -1100,16 +1122,7 @@ walk_root(struct scan *s, int rootfd, const char *root, int *hierfd,
                 goto out;
         }
 
-        /* NOTE: not thread-safe; at worst the warning is logged twice. */
-        if (!warned_missing) {
-                char quoted[PATH_MAX + 8];
-
-                warned_missing = true;
-                cl_warn("cgroup_hierarchy_missing",
-                        "root=%s reason=\"no cgroup.controllers, cpuacct or "
-                        "unified folder\"",
-                        cl_log_quote(root, quoted, sizeof(quoted)));
-        }
+        warn_hierarchy_missing(root);
         s->version = CL_CGROUP_V2;
 out:
         if (v1fd >= 0)
@@ -1160,7 +1173,7 @@ cl_cgroup_scan_pods(const char *root, const char *procfs,
          * The procfs fallback runs only when the walk found no pods. It
          * reads one file per process, which on a busy node costs many
          * times the walk. When the walk finds any pod, the kubelet's
-         * kubepods tree is within reach and holds all of its pods.
+         * kubepods tree is within reach and contains all of its pods.
          */
         if (procfs != NULL && s.n_found == 0 && hierfd >= 0) {
                 rc = scan_procfs(&s, procfs, hierfd, hier_path);

@@ -66,7 +66,7 @@ enum cl_cgroup_version {
  * only when the walk finds no pods, because it reads one file per process.
  *
  * On success *pods is a new array of *n entries sorted by UID, or NULL
- * when *n is 0; the caller frees it. *version says which hierarchy was
+ * when *n is 0; the caller frees it. *version is the hierarchy that was
  * read. A root without any cgroup hierarchy gives *n = 0, CL_CGROUP_V2 as
  * a guess, and one warning per process. A UID found in several places
  * gives one entry: its pod-level cgroup (the largest usage, when a stale

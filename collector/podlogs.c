@@ -137,8 +137,8 @@ compare_names(const void *a, const void *b)
 
 /*
  * Sorts names by UID and keeps the first of entries that share a UID,
- * which only a tampered folder produces, so that cl_podlogs_find() gives
- * the same answer every time. Returns the new count.
+ * which only a tampered folder produces, so that cl_podlogs_find()
+ * returns the same entry every time. Returns the new count.
  */
 static size_t
 sort_unique(struct cl_pod_name *names, size_t n)

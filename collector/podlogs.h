@@ -21,7 +21,7 @@ struct cl_pod_name {
  * Reads the folder names under dir. On success *names is a new array of
  * *n entries sorted by UID, with UIDs in lower case, or NULL when *n is 0
  * (caller frees). Entries that are not folders or do not have the
- * three-part form are skipped; of folders that share a UID only the first
+ * three-part form are skipped. Of folders that share a UID, only the first
  * in sort order is kept. A missing dir gives *n = 0 and CL_OK, since a
  * host without a kubelet has no pods to name; another failure to read it
  * is CL_EIO naming dir.

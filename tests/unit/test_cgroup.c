@@ -1,9 +1,8 @@
 /*
  * Tests of collector/cgroup.c: path parsing for every kubelet and runtime
- * layout, cpu.stat parsing, and scans over the fixture trees in
- * fixtures/cgroup (see its README for the expected values), over copies
- * of them changed in a mkdtemp folder, and over this host's
- * /sys/fs/cgroup.
+ * layout, and cpu.stat parsing. The scans run over the fixture trees in
+ * fixtures/cgroup, whose README lists the expected values, over copies of
+ * them changed in a mkdtemp folder, and over the host's /sys/fs/cgroup.
  */
 #define _XOPEN_SOURCE 700 /* nftw() */
 

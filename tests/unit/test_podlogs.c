@@ -207,7 +207,8 @@ test_podlogs_name_length_limits(void **state)
         size_t n = 0;
 
         (void)state;
-        /* A 63-character namespace is a DNS label; 64 is too long. */
+        /* A 63-character namespace is a DNS label. 64 characters are too many.
+         */
         memset(ns, 'a', 63);
         ns[63] = '\0';
         snprintf(folder, sizeof(folder),
