@@ -29,6 +29,8 @@ parse_json_file(const char *path, json_object **out)
                 free(text);
                 return cl_fail(CL_ENOMEM, "parse %s", path);
         }
+        /* Standard JSON only: json-c otherwise accepts trailing commas. */
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         *out = json_tokener_parse_ex(tok, text, (int)len);
         jerr = json_tokener_get_error(tok);
         if (*out == NULL || jerr != json_tokener_success ||
