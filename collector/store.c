@@ -111,7 +111,7 @@ load_pods(struct cl_store *store)
                 return rc;
         sqlite3_bind_int64(st, 1, store->node_id);
         while (sqlite3_step(st) == SQLITE_ROW) {
-                struct pod_entry *e;
+                struct pod_entry *e = NULL;
 
                 if (store->n_pods == store->cap_pods) {
                         size_t ncap =
@@ -466,7 +466,7 @@ insert_pod_samples(struct cl_store *store, const struct cl_sample_row *row,
 
         for (size_t i = 0; i < row->n_pods; i++) {
                 const struct cl_pod_row *p = &row->pods[i];
-                struct pod_entry *e;
+                struct pod_entry *e = NULL;
                 cl_err rc;
 
                 rc = pod_entry(store, p->uid, names, n_names, &e);
@@ -488,7 +488,7 @@ cl_err
 cl_store_write(struct cl_store *store, const struct cl_sample_row *row,
                const struct cl_pod_name *names, size_t n_names)
 {
-        int64_t sample_id;
+        int64_t sample_id = 0;
         cl_err rc;
 
         rc = cl_db_exec(store->db, "BEGIN IMMEDIATE");
