@@ -13,7 +13,7 @@
 #include <locale.h>
 
 struct cl_c_numeric {
-        locale_t numeric; /* the locale in use inside the scope */
+        locale_t numeric;  /* the locale in use inside the scope */
         locale_t previous; /* the thread's locale before entering */
 };
 

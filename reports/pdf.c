@@ -41,19 +41,28 @@ method_label(struct cl_pdf_doc *d, enum cl_method method, struct label *out)
 
         cl_text_printf(key, sizeof(key), "method.%s", cl_method_name(method));
         cl_text_printf(out->text, sizeof(out->text), "%s %s",
-                 cl_pdf_text(d, key, CL_LANG_KO), cl_method_name(method));
+                       cl_pdf_text(d, key, CL_LANG_KO), cl_method_name(method));
+        return out->text;
+}
+
+/* "미준수 NON_COMPLIANT"; separator is " " or "\n" (Korean above). */
+static const char *
+status_text(struct cl_pdf_doc *d, enum cl_status status, const char *separator,
+            struct label *out)
+{
+        char key[48];
+
+        cl_text_printf(key, sizeof(key), "status.%s", cl_status_name(status));
+        cl_text_printf(out->text, sizeof(out->text), "%s%s%s",
+                       cl_pdf_text(d, key, CL_LANG_KO), separator,
+                       cl_status_name(status));
         return out->text;
 }
 
 static const char *
 status_label(struct cl_pdf_doc *d, enum cl_status status, struct label *out)
 {
-        char key[48];
-
-        cl_text_printf(key, sizeof(key), "status.%s", cl_status_name(status));
-        cl_text_printf(out->text, sizeof(out->text), "%s %s",
-                 cl_pdf_text(d, key, CL_LANG_KO), cl_status_name(status));
-        return out->text;
+        return status_text(d, status, " ", out);
 }
 
 /* Writes v with decimals digits and ',' between groups of three. */
@@ -82,14 +91,14 @@ uj_to_kwh(int64_t uj)
         return (double)uj / 3.6e12;
 }
 
-/* "12.345 kgCO2eq (12,345.6 gCO2eq)": the kilogram figure is g / 1000. */
+/* "12.345 kgCO2eq" over "12,345.6 gCO2eq": the kilogram figure is g / 1000. */
 static const char *
 mass_text(double g, char *buf, size_t size)
 {
         char grams[64];
 
         cl_text_printf(buf, size, "%.3f kgCO2eq\n%s gCO2eq", g / 1000.0,
-                 grouped(g, 1, grams, sizeof(grams)));
+                       grouped(g, 1, grams, sizeof(grams)));
         return buf;
 }
 
@@ -147,9 +156,9 @@ period_text(const struct cl_report_model *m, char *buf, size_t size)
                 cl_text_printf(end, sizeof(end), "24:00");
         else
                 cl_format_kst(m->period_end_ns, end, sizeof(end));
-        cl_text_printf(buf, size, "%s \u2013 %s KST (UTC %s \u2013 %s)", start, end,
-                 utc_minutes(m->period_start_ns, us, sizeof(us)),
-                 utc_minutes(m->period_end_ns, ue, sizeof(ue)));
+        cl_text_printf(buf, size, "%s \u2013 %s KST (UTC %s \u2013 %s)", start,
+                       end, utc_minutes(m->period_start_ns, us, sizeof(us)),
+                       utc_minutes(m->period_end_ns, ue, sizeof(ue)));
 }
 
 /* One row of the summary table: item, value, method, basis. */
@@ -160,8 +169,9 @@ summary_row(struct cl_pdf_doc *d, const char *key, const char *value,
         char item[256];
         const char *cells[4];
 
-        cl_text_printf(item, sizeof(item), "%s\n%s", cl_pdf_text(d, key, CL_LANG_KO),
-                 cl_pdf_text(d, key, CL_LANG_EN));
+        cl_text_printf(item, sizeof(item), "%s\n%s",
+                       cl_pdf_text(d, key, CL_LANG_KO),
+                       cl_pdf_text(d, key, CL_LANG_EN));
         cells[0] = item;
         cells[1] = value;
         cells[2] = method;
@@ -192,14 +202,16 @@ summary_energy(struct cl_pdf_doc *d, const struct cl_report_model *m)
                 estimated += m->nodes[i].estimated_uj;
         }
         cl_text_printf(value, sizeof(value), "%.4f kWh\n%s J", m->energy_kwh,
-                 grouped((double)m->energy_uj / 1e6, 0, j, sizeof(j)));
-        cl_text_printf(basis, sizeof(basis),
-                 "Sum over %zu nodes: measured (RAPL) %.4f kWh, estimated "
-                 "(power model) %.4f kWh.",
-                 m->n_nodes, uj_to_kwh(measured), uj_to_kwh(estimated));
+                       grouped((double)m->energy_uj / 1e6, 0, j, sizeof(j)));
+        cl_text_printf(
+            basis, sizeof(basis),
+            "Sum over %zu nodes: measured (RAPL) %.4f kWh, estimated "
+            "(power model) %.4f kWh.",
+            m->n_nodes, uj_to_kwh(measured), uj_to_kwh(estimated));
         summary_row(d, "summary.it_energy", value,
                     method_label(d, total_method(m), &method), basis);
-        cl_text_printf(share, sizeof(share), "%.1f %%", m->measured_share * 100.0);
+        cl_text_printf(share, sizeof(share), "%.1f %%",
+                       m->measured_share * 100.0);
         summary_row(d, "summary.measured_share", share,
                     method_label(d, CL_METHOD_MEASURED, &method),
                     "Energy read from RAPL counters / IT energy.");
@@ -213,16 +225,17 @@ summary_emissions(struct cl_pdf_doc *d, const struct cl_report_model *m)
 
         mass_text(m->emissions_g, value, sizeof(value));
         cl_text_printf(basis, sizeof(basis),
-                 "IT energy %.4f kWh x emission factor %.1f gCO2eq/kWh "
-                 "(%s).",
-                 m->energy_kwh, m->intensity_g_per_kwh,
-                 method_label(d, m->intensity_method, &factor));
+                       "IT energy %.4f kWh x emission factor %.1f gCO2eq/kWh "
+                       "(%s).",
+                       m->energy_kwh, m->intensity_g_per_kwh,
+                       method_label(d, m->intensity_method, &factor));
         summary_row(d, "summary.emissions", value,
                     method_label(d, total_method(m), &method), basis);
         mass_text(m->facility_emissions_g, value, sizeof(value));
-        cl_text_printf(basis, sizeof(basis),
-                 "Emissions on the IT basis x PUE %.3f (%s), applied once.",
-                 m->pue, method_label(d, m->pue_method, &factor));
+        cl_text_printf(
+            basis, sizeof(basis),
+            "Emissions on the IT basis x PUE %.3f (%s), applied once.", m->pue,
+            method_label(d, m->pue_method, &factor));
         summary_row(d, "summary.facility_emissions", value,
                     method_label(d, m->pue_method, &method), basis);
 }
@@ -235,16 +248,17 @@ summary_pue(struct cl_pdf_doc *d, const struct cl_report_model *m)
 
         cl_text_printf(value, sizeof(value), "%.3f (ratio)", m->pue);
         if (m->pue_method == CL_METHOD_MEASURED)
-                cl_text_printf(basis, sizeof(basis),
-                         "Measured from meter data: facility %.3f kWh / IT "
-                         "%.3f kWh over %d meter intervals.",
-                         m->meter_facility_kwh, m->meter_it_kwh,
-                         m->meter_intervals);
+                cl_text_printf(
+                    basis, sizeof(basis),
+                    "Measured from meter data: facility %.3f kWh / IT "
+                    "%.3f kWh over %d meter intervals.",
+                    m->meter_facility_kwh, m->meter_it_kwh, m->meter_intervals);
         else
-                cl_text_printf(basis, sizeof(basis),
-                         "Declared by policy %s, because no facility meter "
-                         "data cover the period.",
-                         m->policy_name);
+                cl_text_printf(
+                    basis, sizeof(basis),
+                    "Declared by policy %s, because no facility meter "
+                    "data cover the period.",
+                    m->policy_name);
         summary_row(d, "summary.pue", value,
                     method_label(d, m->pue_method, &method), basis);
 }
@@ -256,13 +270,13 @@ summary_policy(struct cl_pdf_doc *d, const struct cl_report_model *m)
         struct label method;
 
         cl_text_printf(value, sizeof(value), "%.1f gCO2eq/kWh",
-                 m->intensity_g_per_kwh);
-        cl_text_printf(basis, sizeof(basis), "Source %s: %s", m->intensity_source,
-                 m->intensity_label);
+                       m->intensity_g_per_kwh);
+        cl_text_printf(basis, sizeof(basis), "Source %s: %s",
+                       m->intensity_source, m->intensity_label);
         summary_row(d, "summary.intensity", value,
                     method_label(d, m->intensity_method, &method), basis);
         cl_text_printf(value, sizeof(value), "%.1f gCO2eq/kWh",
-                 m->grid_reference_g_per_kwh);
+                       m->grid_reference_g_per_kwh);
         summary_row(d, "summary.grid_reference", value,
                     method_label(d, CL_METHOD_DECLARED, &method),
                     m->grid_reference_origin);
@@ -271,13 +285,13 @@ summary_policy(struct cl_pdf_doc *d, const struct cl_report_model *m)
                     method_label(d, CL_METHOD_DECLARED, &method),
                     m->pue_target_origin);
         cl_text_printf(value, sizeof(value), "%.1f %%",
-                 m->coverage_threshold * 100.0);
+                       m->coverage_threshold * 100.0);
         cl_text_printf(basis, sizeof(basis), "Policy %s (%s).", m->policy_name,
-                 m->policy_path);
+                       m->policy_path);
         summary_row(d, "summary.coverage_threshold", value,
                     method_label(d, CL_METHOD_DECLARED, &method), basis);
         cl_text_printf(value, sizeof(value), "%zu / %zu", m->n_nodes,
-                 m->n_workloads);
+                       m->n_workloads);
         summary_row(d, "summary.counts", value, "-",
                     "Nodes and workloads with samples in the period.");
 }
@@ -328,7 +342,7 @@ check_rows(struct cl_pdf_doc *d, const char *name,
                                           target, sizeof(target));
                 cells[c++] = check_number(k->has_value, k->value, k->unit,
                                           value, sizeof(value));
-                cells[c++] = status_label(d, k->result, &result);
+                cells[c++] = status_text(d, k->result, "\n", &result);
                 cells[c++] = k->reason;
                 cl_pdf_table_row(d, cells);
         }
@@ -338,17 +352,26 @@ static void
 draw_site_checks(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         static const struct cl_pdf_col cols[] = {
-            {"column.check", 70, CL_PDF_LEFT, 1},
-            {"column.target", 70, CL_PDF_RIGHT, 1},
-            {"column.value", 70, CL_PDF_RIGHT, 1},
-            {"column.result", 82, CL_PDF_LEFT, 1},
-            {"column.reason", CL_PDF_CONTENT_WIDTH - 292, CL_PDF_LEFT, 1},
+            {"column.check", 66, CL_PDF_LEFT, 1},
+            {"column.target", 84, CL_PDF_RIGHT, 1},
+            {"column.value", 84, CL_PDF_RIGHT, 1},
+            {"column.result", 80, CL_PDF_LEFT, 1},
+            {"column.reason", CL_PDF_CONTENT_WIDTH - 314, CL_PDF_LEFT, 1},
         };
         static const struct cl_pdf_table table = {cols, 5};
 
         cl_pdf_heading(d, "section.site_checks", SUBSECTION_SIZE, FOLLOW);
         cl_pdf_table_begin(d, &table);
         check_rows(d, NULL, m->site_checks, m->n_site_checks);
+        if (m->n_site_checks == 0) {
+                char none[160];
+                const char *cells[5] = {"-", "-", "-", "-", none};
+
+                cl_text_printf(none, sizeof(none), "%s %s",
+                               cl_pdf_text(d, "verdicts.none", CL_LANG_KO),
+                               cl_pdf_text(d, "verdicts.none", CL_LANG_EN));
+                cl_pdf_table_row(d, cells);
+        }
         cl_pdf_table_end(d);
 }
 
@@ -368,7 +391,8 @@ draw_status_counts(struct cl_pdf_doc *d, const struct cl_report_model *m)
                 char count[32];
                 const char *cells[2];
 
-                cl_text_printf(count, sizeof(count), "%zu", m->status_counts[s]);
+                cl_text_printf(count, sizeof(count), "%zu",
+                               m->status_counts[s]);
                 cells[0] = status_label(d, (enum cl_status)s, &status);
                 cells[1] = count;
                 cl_pdf_table_row(d, cells);
@@ -389,7 +413,7 @@ node_row(struct cl_pdf_doc *d, const struct cl_node_report *n)
         cl_text_printf(pods, sizeof(pods), "%.4f", uj_to_kwh(n->pods_uj));
         cl_text_printf(cov, sizeof(cov), "%.1f", n->coverage * 100.0);
         cl_text_printf(gaps, sizeof(gaps), "%d, %.1f", n->gaps,
-                 (double)n->gap_ns / 60e9);
+                       (double)n->gap_ns / 60e9);
         cl_text_printf(mean, sizeof(mean), "%.1f", n->mean_w);
         cl_text_printf(peak, sizeof(peak), "%.1f", n->peak_w);
         cells[0] = n->name;
@@ -414,17 +438,17 @@ node_detail_row(struct cl_pdf_doc *d, const struct cl_node_report *n)
 
         if (n->method == CL_METHOD_ESTIMATED || n->method == CL_METHOD_MIXED)
                 cl_text_printf(model, sizeof(model),
-                         " (power model P_idle %.1f W, P_max %.1f W)",
-                         n->model_idle_w, n->model_max_w);
-        cl_text_printf(text, sizeof(text),
-                 "Measured (RAPL) %.4f kWh; estimated %.4f kWh%s. %d "
-                 "intervals with energy covering %.1f min; %d gaps of "
-                 "%.1f min; %d intervals with pods scaled down to the node "
-                 "energy. Emissions %.1f gCO2eq on the IT basis.",
-                 uj_to_kwh(n->measured_uj), uj_to_kwh(n->estimated_uj), model,
-                 n->intervals, (double)n->sampled_ns / 60e9, n->gaps,
-                 (double)n->gap_ns / 60e9, n->scaled_intervals,
-                 n->emissions_g);
+                               " (power model P_idle %.1f W, P_max %.1f W)",
+                               n->model_idle_w, n->model_max_w);
+        cl_text_printf(
+            text, sizeof(text),
+            "Measured (RAPL) %.4f kWh; estimated %.4f kWh%s. %d "
+            "intervals with energy covering %.1f min; %d gaps of "
+            "%.1f min; %d intervals with pods scaled down to the node "
+            "energy. Emissions %.1f gCO2eq on the IT basis.",
+            uj_to_kwh(n->measured_uj), uj_to_kwh(n->estimated_uj), model,
+            n->intervals, (double)n->sampled_ns / 60e9, n->gaps,
+            (double)n->gap_ns / 60e9, n->scaled_intervals, n->emissions_g);
         cells[0] = n->name;
         cells[1] = text;
         cl_pdf_table_row(d, cells);
@@ -452,12 +476,12 @@ draw_nodes(struct cl_pdf_doc *d, const struct cl_report_model *m)
         };
         static const struct cl_pdf_table detail = {detail_cols, 2};
         static const struct cl_pdf_col check_cols[] = {
-            {"column.node", 111, CL_PDF_LEFT, 1},
+            {"column.node", 100, CL_PDF_LEFT, 1},
             {"column.check", 58, CL_PDF_LEFT, 1},
-            {"column.target", 55, CL_PDF_RIGHT, 1},
-            {"column.value", 55, CL_PDF_RIGHT, 1},
-            {"column.result", 68, CL_PDF_LEFT, 1},
-            {"column.reason", CL_PDF_CONTENT_WIDTH - 347, CL_PDF_LEFT, 1},
+            {"column.target", 58, CL_PDF_RIGHT, 1},
+            {"column.value", 58, CL_PDF_RIGHT, 1},
+            {"column.result", 80, CL_PDF_LEFT, 1},
+            {"column.reason", CL_PDF_CONTENT_WIDTH - 354, CL_PDF_LEFT, 1},
         };
         static const struct cl_pdf_table checks = {check_cols, 6};
 
@@ -506,13 +530,14 @@ draw_legend(struct cl_pdf_doc *d)
                 method_label(d, (enum cl_method)k, &l[n++]);
         for (int k = 0; k < CL_STATUS_COUNT; k++)
                 status_label(d, (enum cl_status)k, &l[n++]);
-        cl_text_printf(text, sizeof(text),
-                 "Method: %s, %s, %s, %s, %s, %s. Status: %s, %s, %s, %s. "
-                 "The energy, mean power and emissions of a workload have "
-                 "the method in its row; emissions are on the IT basis, "
-                 "without PUE.",
-                 l[0].text, l[1].text, l[2].text, l[3].text, l[4].text,
-                 l[5].text, l[6].text, l[7].text, l[8].text, l[9].text);
+        cl_text_printf(
+            text, sizeof(text),
+            "Method: %s, %s, %s, %s, %s, %s. Status: %s, %s, %s, %s. "
+            "The energy, mean power and emissions of a workload have "
+            "the method in its row; emissions are on the IT basis, "
+            "without PUE.",
+            l[0].text, l[1].text, l[2].text, l[3].text, l[4].text, l[5].text,
+            l[6].text, l[7].text, l[8].text, l[9].text);
         cl_pdf_paragraph(d, d->regular, 7.5, 0.25, text);
 }
 
@@ -539,13 +564,13 @@ static void
 draw_workloads(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         static const struct cl_pdf_col cols[] = {
-            {"column.namespace", 80, CL_PDF_LEFT, 0},
-            {"column.pod", 150, CL_PDF_LEFT, 0},
+            {"column.namespace", 72, CL_PDF_LEFT, 0},
+            {"column.pod", 142, CL_PDF_LEFT, 0},
             {"column.workload_energy", 55, CL_PDF_RIGHT, 0},
             {"column.mean_w", 42, CL_PDF_RIGHT, 0},
             {"column.emissions_g", 58, CL_PDF_RIGHT, 0},
             {"column.method", 52, CL_PDF_LEFT, 0},
-            {"column.status", CL_PDF_CONTENT_WIDTH - 437, CL_PDF_LEFT, 0},
+            {"column.status", CL_PDF_CONTENT_WIDTH - 421, CL_PDF_LEFT, 0},
         };
         static const struct cl_pdf_table table = {cols, 7};
 
@@ -566,12 +591,12 @@ static void
 draw_verdicts(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         static const struct cl_pdf_col cols[] = {
-            {"column.pod", 111, CL_PDF_LEFT, 1},
+            {"column.pod", 100, CL_PDF_LEFT, 1},
             {"column.check", 58, CL_PDF_LEFT, 1},
-            {"column.target", 55, CL_PDF_RIGHT, 1},
-            {"column.value", 55, CL_PDF_RIGHT, 1},
-            {"column.result", 68, CL_PDF_LEFT, 1},
-            {"column.reason", CL_PDF_CONTENT_WIDTH - 347, CL_PDF_LEFT, 1},
+            {"column.target", 58, CL_PDF_RIGHT, 1},
+            {"column.value", 58, CL_PDF_RIGHT, 1},
+            {"column.result", 80, CL_PDF_LEFT, 1},
+            {"column.reason", CL_PDF_CONTENT_WIDTH - 354, CL_PDF_LEFT, 1},
         };
         static const struct cl_pdf_table table = {cols, 6};
 
@@ -586,12 +611,13 @@ draw_verdicts(struct cl_pdf_doc *d, const struct cl_report_model *m)
                 struct label status;
 
                 cl_text_printf(name, sizeof(name), "%s/%s\n%s",
-                         w->namespace_[0] ? w->namespace_ : "-", w->pod,
-                         status_label(d, w->status, &status));
+                               w->namespace_[0] ? w->namespace_ : "-", w->pod,
+                               status_label(d, w->status, &status));
                 if (w->n_checks == 0) {
                         const char *cells[6] = {
-                            name, "-", "-", "-", "-",
-                            cl_pdf_text(d, "verdicts.none", CL_LANG_EN)};
+                            name, "-",
+                            "-",  "-",
+                            "-",  cl_pdf_text(d, "verdicts.none", CL_LANG_EN)};
 
                         cl_pdf_table_row(d, cells);
                         continue;
@@ -612,7 +638,8 @@ hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h)
         /* An hour that ends at midnight ends at 24:00 of its day. */
         if (strcmp(kst_end + 11, "00:00") == 0)
                 cl_text_printf(kst_end + 11, sizeof(kst_end) - 11, "24:00");
-        cl_text_printf(hour, sizeof(hour), "%s\u2013%s", kst + 11, kst_end + 11);
+        cl_text_printf(hour, sizeof(hour), "%s\u2013%s", kst + 11,
+                       kst_end + 11);
         cells[0] = hour;
         cells[1] = utc_minutes(h->start_ns, utc, sizeof(utc));
         cl_text_printf(e, sizeof(e), "%.4f", uj_to_kwh(h->energy_uj));
@@ -648,14 +675,14 @@ draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
         for (size_t i = 0; i < m->n_hours && i < 24; i++)
                 hour_row(d, &m->hours[i]);
         cl_pdf_table_end(d);
-        cl_text_printf(note, sizeof(note),
-                 "Energy: IT energy of the hour (%s over the day, measured "
-                 "share %.1f %%). Factor: %s, source %s. Emissions: energy "
-                 "x factor, IT basis, without PUE.",
-                 method_label(d, total_method(m), &method),
-                 m->measured_share * 100.0,
-                 method_label(d, m->intensity_method, &factor),
-                 m->intensity_source);
+        cl_text_printf(
+            note, sizeof(note),
+            "Energy: IT energy of the hour (%s over the day, measured "
+            "share %.1f %%). Factor: %s, source %s. Emissions: energy "
+            "x factor, IT basis, without PUE.",
+            method_label(d, total_method(m), &method),
+            m->measured_share * 100.0,
+            method_label(d, m->intensity_method, &factor), m->intensity_source);
         cl_pdf_paragraph(d, d->regular, 7.5, 0.25, note);
 }
 
@@ -668,18 +695,17 @@ draw_applied_values(struct cl_pdf_doc *d, const struct cl_report_model *m)
         int any_model = 0;
 
         cl_pdf_heading(d, "methodology.values", SUBSECTION_SIZE, 30);
-        cl_text_printf(text, sizeof(text),
-                 "Emission factor %.1f gCO2eq/kWh (%s, source %s: %s). Grid "
-                 "intensity reference %.1f gCO2eq/kWh (declared: %s). PUE "
-                 "target %.2f (declared: %s). Minimum coverage %.1f %% "
-                 "(declared by policy %s). PUE %.3f (%s).",
-                 m->intensity_g_per_kwh,
-                 method_label(d, m->intensity_method, &l),
-                 m->intensity_source, m->intensity_label,
-                 m->grid_reference_g_per_kwh, m->grid_reference_origin,
-                 m->pue_target, m->pue_target_origin,
-                 m->coverage_threshold * 100.0, m->policy_name, m->pue,
-                 cl_method_name(m->pue_method));
+        cl_text_printf(
+            text, sizeof(text),
+            "Emission factor %.1f gCO2eq/kWh (%s, source %s: %s). Grid "
+            "intensity reference %.1f gCO2eq/kWh (declared: %s). PUE "
+            "target %.2f (declared: %s). Minimum coverage %.1f %% "
+            "(declared by policy %s). PUE %.3f (%s).",
+            m->intensity_g_per_kwh, method_label(d, m->intensity_method, &l),
+            m->intensity_source, m->intensity_label,
+            m->grid_reference_g_per_kwh, m->grid_reference_origin,
+            m->pue_target, m->pue_target_origin, m->coverage_threshold * 100.0,
+            m->policy_name, m->pue, cl_method_name(m->pue_method));
         cl_pdf_paragraph(d, d->regular, TEXT_SIZE, 0.0, text);
         for (size_t i = 0; i < m->n_nodes; i++) {
                 const struct cl_node_report *n = &m->nodes[i];
@@ -692,12 +718,13 @@ draw_applied_values(struct cl_pdf_doc *d, const struct cl_report_model *m)
                                        SUBSECTION_SIZE, 20);
                         any_model = 1;
                 }
-                cl_text_printf(text, sizeof(text),
-                         "%s: P_idle %.1f W, P_max %.1f W; estimated %.4f "
-                         "kWh of %.4f kWh (%s).",
-                         n->name, n->model_idle_w, n->model_max_w,
-                         uj_to_kwh(n->estimated_uj), uj_to_kwh(n->energy_uj),
-                         cl_method_name(n->method));
+                cl_text_printf(
+                    text, sizeof(text),
+                    "%s: P_idle %.1f W, P_max %.1f W; estimated %.4f "
+                    "kWh of %.4f kWh (%s).",
+                    n->name, n->model_idle_w, n->model_max_w,
+                    uj_to_kwh(n->estimated_uj), uj_to_kwh(n->energy_uj),
+                    cl_method_name(n->method));
                 cl_pdf_paragraph(d, d->regular, TEXT_SIZE, 0.0, text);
         }
 }
@@ -712,9 +739,10 @@ draw_methodology(struct cl_pdf_doc *d, const struct cl_report_model *m)
         for (size_t i = 0; i < n; i++) {
                 char title[256];
 
-                cl_text_printf(title, sizeof(title), "%s  %s",
-                         cl_report_text_paragraph(d->text, i, 1, CL_LANG_KO),
-                         cl_report_text_paragraph(d->text, i, 1, CL_LANG_EN));
+                cl_text_printf(
+                    title, sizeof(title), "%s  %s",
+                    cl_report_text_paragraph(d->text, i, 1, CL_LANG_KO),
+                    cl_report_text_paragraph(d->text, i, 1, CL_LANG_EN));
                 cl_pdf_skip(d, 3);
                 cl_pdf_need(d, 40);
                 cl_pdf_paragraph(d, d->bold, 9.5, 0.0, title);
@@ -748,10 +776,10 @@ set_info(struct cl_pdf_doc *d, const struct cl_report_model *m)
         date.seconds = (int)(rest % 60);
         date.ind = 'Z';
         cl_text_printf(title, sizeof(title), "%s / %s %s",
-                 cl_pdf_text(d, "title", CL_LANG_KO),
-                 cl_pdf_text(d, "title", CL_LANG_EN), m->date);
+                       cl_pdf_text(d, "title", CL_LANG_KO),
+                       cl_pdf_text(d, "title", CL_LANG_EN), m->date);
         cl_text_printf(creator, sizeof(creator), "carbonledger %s",
-                 m->program_version);
+                       m->program_version);
         HPDF_SetInfoAttr(d->pdf, HPDF_INFO_TITLE, title);
         HPDF_SetInfoAttr(d->pdf, HPDF_INFO_AUTHOR, m->organisation);
         HPDF_SetInfoAttr(d->pdf, HPDF_INFO_CREATOR, creator);
@@ -794,20 +822,20 @@ rename_attachment(struct cl_pdf_doc *d, HPDF_EmbeddedFile spec,
         if (!f || !names)
                 return 0;
         tree = HPDF_NameDict_GetNameTree(names, HPDF_NAME_EMBEDDED_FILES);
-        items = tree ? HPDF_Dict_GetItem(tree, "Names", HPDF_OCLASS_ARRAY)
-                     : NULL;
+        items =
+            tree ? HPDF_Dict_GetItem(tree, "Names", HPDF_OCLASS_ARRAY) : NULL;
         if (!items)
                 return 0;
         if (HPDF_String_SetValue(f, name) != HPDF_OK ||
             HPDF_Dict_Add(spec, "UF",
-                          HPDF_String_New(d->pdf->mmgr, name, NULL)) !=
-                HPDF_OK)
+                          HPDF_String_New(d->pdf->mmgr, name, NULL)) != HPDF_OK)
                 return 0;
         for (HPDF_UINT i = 0; i < HPDF_Array_Items(items); i += 2) {
                 HPDF_String key =
                     HPDF_Array_GetItem(items, i, HPDF_OCLASS_STRING);
 
-                if (key && key->len == len && memcmp(key->value, path, len) == 0)
+                if (key && key->len == len &&
+                    memcmp(key->value, path, len) == 0)
                         return HPDF_String_SetValue(key, name) == HPDF_OK;
         }
         return 0;
@@ -831,8 +859,8 @@ attach_file(struct cl_pdf_doc *d, const char *path, const char *name)
         if (err != CL_OK)
                 return err;
         if (access(path, R_OK) != 0)
-                return cl_fail_errno(CL_EIO, errno,
-                                     "cannot read attachment %s", path);
+                return cl_fail_errno(CL_EIO, errno, "cannot read attachment %s",
+                                     path);
         spec = HPDF_AttachFile(d->pdf, path);
         if (!spec)
                 return cl_fail(CL_ERENDER,
@@ -883,9 +911,9 @@ draw_sections(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         void (*const sections[])(struct cl_pdf_doc *,
                                  const struct cl_report_model *) = {
-            draw_summary,   draw_site_checks, draw_status_counts,
-            draw_nodes,     draw_workloads,   draw_verdicts,
-            draw_hours,     draw_methodology,
+            draw_summary, draw_site_checks, draw_status_counts,
+            draw_nodes,   draw_workloads,   draw_verdicts,
+            draw_hours,   draw_methodology,
         };
 
         cl_pdf_new_page(d);
@@ -904,29 +932,29 @@ finish_pages(struct cl_pdf_doc *d, const struct cl_report_model *m)
         const char *header[3] = {title, org, line};
 
         cl_text_printf(title, sizeof(title), "%s  %s",
-                 cl_pdf_text(d, "title", CL_LANG_KO),
-                 cl_pdf_text(d, "title", CL_LANG_EN));
+                       cl_pdf_text(d, "title", CL_LANG_KO),
+                       cl_pdf_text(d, "title", CL_LANG_EN));
         cl_text_printf(org, sizeof(org), "%s %s: %s",
-                 cl_pdf_text(d, "header.organisation", CL_LANG_KO),
-                 cl_pdf_text(d, "header.organisation", CL_LANG_EN),
-                 m->organisation);
+                       cl_pdf_text(d, "header.organisation", CL_LANG_KO),
+                       cl_pdf_text(d, "header.organisation", CL_LANG_EN),
+                       m->organisation);
         period_text(m, period, sizeof(period));
         cl_text_printf(line, sizeof(line), "%s %s: %s",
-                 cl_pdf_text(d, "header.period", CL_LANG_KO),
-                 cl_pdf_text(d, "header.period", CL_LANG_EN), period);
-        cl_text_printf(footer, sizeof(footer),
-                 "carbonledger %s - %s %s %s (UTC) - policy %s",
-                 m->program_version,
-                 cl_pdf_text(d, "footer.generated", CL_LANG_KO),
-                 cl_pdf_text(d, "footer.generated", CL_LANG_EN),
-                 cl_format_utc(m->generated_ns, generated, sizeof(generated)),
-                 m->policy_name);
+                       cl_pdf_text(d, "header.period", CL_LANG_KO),
+                       cl_pdf_text(d, "header.period", CL_LANG_EN), period);
+        cl_text_printf(
+            footer, sizeof(footer),
+            "carbonledger %s - %s %s %s (UTC) - policy %s", m->program_version,
+            cl_pdf_text(d, "footer.generated", CL_LANG_KO),
+            cl_pdf_text(d, "footer.generated", CL_LANG_EN),
+            cl_format_utc(m->generated_ns, generated, sizeof(generated)),
+            m->policy_name);
         cl_pdf_finish_pages(d, header, footer);
 }
 
 static cl_err
-check_args(const struct cl_report_model *m,
-           const struct cl_render_options *opt, const char *path)
+check_args(const struct cl_report_model *m, const struct cl_render_options *opt,
+           const char *path)
 {
         if (!m || !opt || !path || !opt->font_path || !opt->font_bold_path ||
             !opt->template_dir)

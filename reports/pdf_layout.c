@@ -4,7 +4,7 @@
  * drawn, and every line is laid out here with widths from
  * HPDF_Font_TextWidth, so no line ends inside a UTF-8 character and no
  * text runs past its column. Headers and footers are drawn last, because
- * the footer needs the page count; libharu keeps each page's content
+ * the footer needs the page count. libharu keeps each page's content
  * stream open until HPDF_SaveToFile, so earlier pages can still be drawn.
  */
 #include "pdf_layout.h"
@@ -23,6 +23,8 @@
 #define CONTENT_TOP (PAGE_HEIGHT - 86.0)
 #define CONTENT_BOTTOM 54.0
 #define CELL_PAD 2.5
+/* Right-aligned numbers keep more room from a left-aligned neighbour. */
+#define CELL_PAD_RIGHT 6.0
 #define CELL_SIZE 7.5
 #define CELL_LEADING 9.8
 #define HEAD_KO_SIZE 7.5
@@ -35,7 +37,7 @@ struct width_ctx {
         double size;
 };
 
-/* A cell broken into lines: text holds the clean copy they point into. */
+/* A cell broken into lines, which point into the clean copy in text. */
 struct cell_lines {
         char text[CL_PDF_CELL_MAX];
         size_t start[MAX_LINES];
@@ -330,8 +332,8 @@ cl_pdf_heading(struct cl_pdf_doc *d, const char *key, double size,
 }
 
 void
-cl_pdf_paragraph(struct cl_pdf_doc *d, HPDF_Font font, double size,
-                 double gray, const char *text)
+cl_pdf_paragraph(struct cl_pdf_doc *d, HPDF_Font font, double size, double gray,
+                 const char *text)
 {
         struct cell_lines c;
         double leading = size * 1.45;
@@ -350,12 +352,20 @@ cl_pdf_paragraph(struct cl_pdf_doc *d, HPDF_Font font, double size,
         }
 }
 
+/* Returns the room for text in col, in points. */
+static double
+text_room(const struct cl_pdf_col *col)
+{
+        return col->width - CELL_PAD -
+               (col->align == CL_PDF_RIGHT ? CELL_PAD_RIGHT : CELL_PAD);
+}
+
 /* Returns the x of text of width w in column [x, x + col_w). */
 static double
 align_x(enum cl_pdf_align align, double x, double col_w, double w)
 {
         if (align == CL_PDF_RIGHT)
-                return x + col_w - CELL_PAD - w;
+                return x + col_w - CELL_PAD_RIGHT - w;
         return x + CELL_PAD;
 }
 
@@ -369,7 +379,7 @@ draw_table_head(struct cl_pdf_doc *d)
 
         for (size_t i = 0; i < t->n_cols; i++) {
                 const struct cl_pdf_col *col = &t->cols[i];
-                double w = col->width - 2 * CELL_PAD;
+                double w = text_room(col);
 
                 cl_text_sanitize(cl_pdf_text(d, col->head, CL_LANG_KO),
                                  ko[i].text, sizeof(ko[i].text));
@@ -384,8 +394,7 @@ draw_table_head(struct cl_pdf_doc *d)
         HPDF_Page_SetGrayFill(d->page, 0.9f);
         HPDF_Page_Rectangle(d->page, (HPDF_REAL)CL_PDF_MARGIN,
                             (HPDF_REAL)(d->y - height),
-                            (HPDF_REAL)CL_PDF_CONTENT_WIDTH,
-                            (HPDF_REAL)height);
+                            (HPDF_REAL)CL_PDF_CONTENT_WIDTH, (HPDF_REAL)height);
         HPDF_Page_Fill(d->page);
         HPDF_Page_SetGrayFill(d->page, 0.0f);
         for (size_t i = 0; i < t->n_cols; i++) {
@@ -396,12 +405,11 @@ draw_table_head(struct cl_pdf_doc *d)
                         const char *s = ko[i].text + ko[i].start[k];
                         char line[CL_PDF_CELL_MAX];
 
-                        snprintf(line, sizeof(line), "%.*s",
-                                 (int)ko[i].len[k], s);
+                        snprintf(line, sizeof(line), "%.*s", (int)ko[i].len[k],
+                                 s);
                         show(d, d->bold, HEAD_KO_SIZE,
                              align_x(col->align, x, col->width,
-                                     cl_pdf_width(d->bold, HEAD_KO_SIZE,
-                                                  line)),
+                                     cl_pdf_width(d->bold, HEAD_KO_SIZE, line)),
                              y, line);
                 }
                 HPDF_Page_SetGrayFill(d->page, 0.25f);
@@ -409,12 +417,12 @@ draw_table_head(struct cl_pdf_doc *d)
                         const char *s = en[i].text + en[i].start[k];
                         char line[CL_PDF_CELL_MAX];
 
-                        snprintf(line, sizeof(line), "%.*s",
-                                 (int)en[i].len[k], s);
+                        snprintf(line, sizeof(line), "%.*s", (int)en[i].len[k],
+                                 s);
                         show(d, d->regular, HEAD_EN_SIZE,
-                             align_x(col->align, x, col->width,
-                                     cl_pdf_width(d->regular, HEAD_EN_SIZE,
-                                                  line)),
+                             align_x(
+                                 col->align, x, col->width,
+                                 cl_pdf_width(d->regular, HEAD_EN_SIZE, line)),
                              y, line);
                 }
                 HPDF_Page_SetGrayFill(d->page, 0.0f);
@@ -441,7 +449,7 @@ static void
 layout_cell(struct cl_pdf_doc *d, const struct cl_pdf_col *col,
             const char *text, struct cell_lines *c)
 {
-        double w = col->width - 2 * CELL_PAD;
+        double w = text_room(col);
         struct width_ctx wc = {d->regular, CELL_SIZE};
         char clean[CL_PDF_CELL_MAX];
 
@@ -494,8 +502,7 @@ cl_pdf_table_row(struct cl_pdf_doc *d, const char *const *cells)
                                  c[i].text + c[i].start[k]);
                         show(d, d->regular, CELL_SIZE,
                              align_x(t->cols[i].align, x, t->cols[i].width,
-                                     cl_pdf_width(d->regular, CELL_SIZE,
-                                                  line)),
+                                     cl_pdf_width(d->regular, CELL_SIZE, line)),
                              y, line);
                 }
                 x += t->cols[i].width;
@@ -539,13 +546,12 @@ draw_footer(struct cl_pdf_doc *d, size_t number, const char *left)
         hline(d, 44, 0.5, 0.4);
         HPDF_Page_SetGrayFill(d->page, 0.3f);
         cl_text_sanitize(left, page, sizeof(page));
-        cl_text_ellipsize(page, CL_PDF_CONTENT_WIDTH - 110, measure, &wc,
-                          line, sizeof(line));
+        cl_text_ellipsize(page, CL_PDF_CONTENT_WIDTH - 110, measure, &wc, line,
+                          sizeof(line));
         show(d, d->regular, 6.5, CL_PDF_MARGIN, 33, line);
         snprintf(page, sizeof(page), "%zu / %zu %s  %s %zu / %zu", number,
                  d->n_pages, cl_pdf_text(d, "footer.page", CL_LANG_KO),
-                 cl_pdf_text(d, "footer.page", CL_LANG_EN), number,
-                 d->n_pages);
+                 cl_pdf_text(d, "footer.page", CL_LANG_EN), number, d->n_pages);
         cl_text_sanitize(page, line, sizeof(line));
         w = cl_pdf_width(d->regular, 7.5, line);
         show(d, d->regular, 7.5, CL_PDF_MARGIN + CL_PDF_CONTENT_WIDTH - w, 33,

@@ -19,7 +19,7 @@
 
 #define CL_PDF_MARGIN 42.0
 #define CL_PDF_CONTENT_WIDTH (595.276 - 2 * CL_PDF_MARGIN)
-/* Longest text a table cell or paragraph keeps, in bytes. */
+/* Maximum length in bytes of a cell or paragraph; longer text is cut. */
 #define CL_PDF_CELL_MAX 2048
 #define CL_PDF_MAX_COLS 10
 
@@ -49,11 +49,11 @@ struct cl_pdf_doc {
         HPDF_Doc pdf;
         HPDF_Font regular;
         HPDF_Font bold;
-        HPDF_Page page;     /* the page being filled */
-        HPDF_Page *pages;   /* every page, in order */
+        HPDF_Page page;   /* the page being filled */
+        HPDF_Page *pages; /* every page, in order */
         size_t n_pages;
         size_t cap_pages;
-        double y;           /* top of the free space on page, points */
+        double y; /* top of the free space on page, points */
         const struct cl_report_text *text;
         const struct cl_pdf_table *table; /* open table, or NULL */
         char missing_key[64]; /* first text key the file lacks, or "" */

@@ -29,8 +29,7 @@ bmp_char_len(const unsigned char *s, size_t avail)
                 return 2;
         }
         if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-                if (avail < 3 || (s[1] & 0xC0) != 0x80 ||
-                    (s[2] & 0xC0) != 0x80)
+                if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
                         return 0;
                 cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) |
                      (s[2] & 0x3Fu);
@@ -180,7 +179,12 @@ cl_text_printf(char *dst, size_t size, const char *fmt, ...)
                 lead--;
         if (lead > 0 && (unsigned char)dst[lead - 1] >= 0xC0) {
                 unsigned char c = (unsigned char)dst[lead - 1];
-                size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+                size_t need = 2;
+
+                if (c >= 0xF0)
+                        need = 4;
+                else if (c >= 0xE0)
+                        need = 3;
 
                 if (end - (lead - 1) < need)
                         end = lead - 1;

@@ -31,7 +31,7 @@ size_t cl_text_sanitize(const char *src, char *dst, size_t size);
  * Finds the first line of text (len bytes of clean UTF-8) that fits
  * max_width points. The line ends before the last space that fits, at a
  * '\n', or, when one word alone is wider, at the last character boundary
- * that fits. A line holds at least one character, so a caller always
+ * that fits. A line has at least one character, so a caller always
  * progresses. Returns the line's length in bytes without trailing
  * spaces; *next receives the offset where the next line starts.
  */

@@ -167,14 +167,14 @@ cl_report_text_paragraphs(const struct cl_report_text *t)
 }
 
 const char *
-cl_report_text_paragraph(const struct cl_report_text *t, size_t i,
-                         int is_title, enum cl_lang lang)
+cl_report_text_paragraph(const struct cl_report_text *t, size_t i, int is_title,
+                         enum cl_lang lang)
 {
         struct json_object *p, *part, *v;
 
         p = json_object_array_get_idx(t->methodology, i);
-        if (!p || !json_object_object_get_ex(p, is_title ? "title" : "body",
-                                             &part))
+        if (!p ||
+            !json_object_object_get_ex(p, is_title ? "title" : "body", &part))
                 return NULL;
         if (!json_object_object_get_ex(part, lang_key(lang), &v))
                 return NULL;

@@ -34,8 +34,8 @@ void cl_report_text_free(struct cl_report_text *t);
  * Returns the text of key in lang, or NULL when the file has no such key.
  * The pointer is owned by t.
  */
-const char *cl_report_text_get(const struct cl_report_text *t,
-                               const char *key, enum cl_lang lang);
+const char *cl_report_text_get(const struct cl_report_text *t, const char *key,
+                               enum cl_lang lang);
 
 /* Returns the number of methodology paragraphs. */
 size_t cl_report_text_paragraphs(const struct cl_report_text *t);
@@ -44,9 +44,8 @@ size_t cl_report_text_paragraphs(const struct cl_report_text *t);
  * Returns the title (is_title != 0) or body of methodology paragraph i in
  * lang; i must be below cl_report_text_paragraphs(t). Owned by t.
  */
-const char *cl_report_text_paragraph(const struct cl_report_text *t,
-                                     size_t i, int is_title,
-                                     enum cl_lang lang);
+const char *cl_report_text_paragraph(const struct cl_report_text *t, size_t i,
+                                     int is_title, enum cl_lang lang);
 
 /* Returns the path of the loaded file, for error messages. */
 const char *cl_report_text_path(const struct cl_report_text *t);

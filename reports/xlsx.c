@@ -1,7 +1,7 @@
 /*
  * The XLSX workbook for auditors who import the figures and re-derive
  * them: Summary, Workloads, Nodes, Hours and Method sheets. Every number
- * is a typed numeric cell holding the same double the JSON report carries
+ * is a typed numeric cell computed as the JSON report computes it
  * (energy_j = energy_uj / 1e6, energy_kwh = energy_uj / 3.6e12), every
  * header names its unit, and no cell is a formula, because importers read
  * the cached result of a formula, which libxlsxwriter writes as 0.
@@ -27,8 +27,8 @@ struct xlsx {
         lxw_workbook *wb;
         lxw_format *head;
         lxw_format *wrap;
-        lxw_error err;      /* first libxlsxwriter error, or LXW_NO_ERROR */
-        char where[64];     /* sheet being written when err was set */
+        lxw_error err;  /* first libxlsxwriter error, or LXW_NO_ERROR */
+        char where[64]; /* sheet being written when err was set */
 };
 
 /* The check names of a sheet in order of first appearance, with units. */
@@ -51,8 +51,10 @@ static void
 put_num(struct xlsx *x, lxw_worksheet *ws, lxw_row_t row, lxw_col_t col,
         double v)
 {
-        /* NaN and infinity are not valid cell values; leave the cell
-           empty. */
+        /* NaN and infinity are not valid cell values, so the cell stays
+           empty. NOTE: libxlsxwriter 1.1.4 writes numbers with "%.16G", so
+           a double that needs 17 significant digits reads back 1 ulp or so
+           off the JSON's value. */
         if (!isfinite(v))
                 return;
         note(x, worksheet_write_number(ws, row, col, v, NULL), ws->name);
@@ -109,7 +111,8 @@ total_method(const struct cl_report_model *m)
         return CL_METHOD_MIXED;
 }
 
-/* A Summary row: key, value (number or text), unit, method, note. */
+/* Next free row of the Summary sheet, whose columns are key, value,
+   unit, method and note. */
 struct summary_row {
         lxw_row_t row;
 };
@@ -236,8 +239,7 @@ summary_site_checks(struct xlsx *x, lxw_worksheet *ws, struct summary_row *r,
                 const struct cl_check *c = &m->site_checks[i];
                 char key[80];
 
-                snprintf(key, sizeof(key), "site_check.%.40s.target",
-                         c->check);
+                snprintf(key, sizeof(key), "site_check.%.40s.target", c->check);
                 if (c->has_target)
                         kv_num(x, ws, r, key, c->target, c->unit, "declared",
                                "organisation policy");
@@ -248,8 +250,7 @@ summary_site_checks(struct xlsx *x, lxw_worksheet *ws, struct summary_row *r,
                         kv_num(x, ws, r, key, c->value, c->unit, NULL, NULL);
                 else
                         kv_str(x, ws, r, key, NULL, c->unit, "no value");
-                snprintf(key, sizeof(key), "site_check.%.40s.result",
-                         c->check);
+                snprintf(key, sizeof(key), "site_check.%.40s.result", c->check);
                 kv_str(x, ws, r, key, cl_status_name(c->result), NULL,
                        c->reason);
         }
@@ -315,17 +316,16 @@ check_heads(struct xlsx *x, lxw_worksheet *ws, lxw_col_t first,
                 put_head(x, ws, c + 2, head);
                 snprintf(head, sizeof(head), "%s reason", cc->name[k]);
                 put_head(x, ws, c + 3, head);
-                note(x, worksheet_set_column(ws, c, c + 2, 14, NULL),
-                     ws->name);
+                note(x, worksheet_set_column(ws, c, c + 2, 14, NULL), ws->name);
                 note(x, worksheet_set_column(ws, c + 3, c + 3, 50, NULL),
                      ws->name);
         }
 }
 
 static void
-check_cells(struct xlsx *x, lxw_worksheet *ws, lxw_row_t row,
-            lxw_col_t first, const struct check_columns *cc,
-            const struct cl_check *checks, size_t n)
+check_cells(struct xlsx *x, lxw_worksheet *ws, lxw_row_t row, lxw_col_t first,
+            const struct check_columns *cc, const struct cl_check *checks,
+            size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 const struct cl_check *c = &checks[i];
@@ -382,14 +382,22 @@ static void
 write_workloads(struct xlsx *x, const struct cl_report_model *m)
 {
         static const char *const heads[] = {
-            "Node",           "Namespace",
-            "Pod",            "Pod UID",
-            "Energy (J)",     "Energy (kWh)",
-            "CPU time (s)",   "Run time (s)",
-            "Run time (h)",   "Coverage (ratio 0-1)",
-            "Mean power (W)", "Peak power (W)",
-            "Emissions (gCO2eq)", "Emissions rate (gCO2eq/h)",
-            "Method",         "Status",
+            "Node",
+            "Namespace",
+            "Pod",
+            "Pod UID",
+            "Energy (J)",
+            "Energy (kWh)",
+            "CPU time (s)",
+            "Run time (s)",
+            "Run time (h)",
+            "Coverage (ratio 0-1)",
+            "Mean power (W)",
+            "Peak power (W)",
+            "Emissions (gCO2eq)",
+            "Emissions rate (gCO2eq/h)",
+            "Method",
+            "Status",
         };
         static const double widths[] = {18, 16, 36, 38, 16, 16, 12, 12,
                                         12, 12, 12, 12, 16, 16, 12, 20};
@@ -495,9 +503,12 @@ static void
 write_hours(struct xlsx *x, const struct cl_report_model *m)
 {
         static const char *const heads[] = {
-            "Start (UTC, ISO 8601)", "Hour (KST, 0-23)",
-            "Energy (J)",            "Energy (kWh)",
-            "Intensity (gCO2eq/kWh)", "Emissions (gCO2eq)",
+            "Start (UTC, ISO 8601)",
+            "Hour (KST, 0-23)",
+            "Energy (J)",
+            "Energy (kWh)",
+            "Intensity (gCO2eq/kWh)",
+            "Emissions (gCO2eq)",
         };
         static const double widths[] = {22, 16, 16, 16, 22, 18};
         lxw_worksheet *ws = add_sheet(x, "Hours");
@@ -515,8 +526,8 @@ write_hours(struct xlsx *x, const struct cl_report_model *m)
 
                 put_str(x, ws, row, 0,
                         cl_format_utc(h->start_ns, utc, sizeof(utc)));
-                put_num(x, ws, row, 1, (double)((kst_s % 86400 + 86400) %
-                                                86400 / 3600));
+                put_num(x, ws, row, 1,
+                        (double)((kst_s % 86400 + 86400) % 86400 / 3600));
                 put_num(x, ws, row, 2, uj_to_j(h->energy_uj));
                 put_num(x, ws, row, 3, uj_to_kwh(h->energy_uj));
                 put_num(x, ws, row, 4, h->intensity_g_per_kwh);
@@ -572,10 +583,9 @@ write_method(struct xlsx *x, const struct cl_report_model *m)
                 put_str(x, ws, row, 0, rows[i][0]);
                 put_str(x, ws, row, 1, rows[i][1]);
         }
-        snprintf(factor, sizeof(factor),
-                 "%.60s: %.250s (%.1f gCO2eq/kWh, %s)", m->intensity_source,
-                 m->intensity_label, m->intensity_g_per_kwh,
-                 cl_method_name(m->intensity_method));
+        snprintf(factor, sizeof(factor), "%.60s: %.250s (%.1f gCO2eq/kWh, %s)",
+                 m->intensity_source, m->intensity_label,
+                 m->intensity_g_per_kwh, cl_method_name(m->intensity_method));
         put_str(x, ws, row, 0, "emission factor source");
         put_str(x, ws, row, 1, factor);
 }

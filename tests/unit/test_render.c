@@ -34,7 +34,7 @@
 #define N_WORKLOADS 60
 #define LAST_POD "zz-last-workload-marker"
 #define LONG_POD                                                               \
-        "very-long-deployment-name-with-many-segments-for-nightly-batch-"     \
+        "very-long-deployment-name-with-many-segments-for-nightly-batch-"      \
         "jobs-5d8f7b9c6d-xk2p9"
 #define INTENSITY 459.4
 #define PYTHON "/usr/bin/python3"
@@ -48,9 +48,8 @@ struct fixture {
 /* ---- model ---- */
 
 static void
-set_check(struct cl_check *c, const char *name, const char *unit,
-          double target, double value, enum cl_status result,
-          const char *reason)
+set_check(struct cl_check *c, const char *name, const char *unit, double target,
+          double value, enum cl_status result, const char *reason)
 {
         snprintf(c->check, sizeof(c->check), "%s", name);
         snprintf(c->unit, sizeof(c->unit), "%s", unit);
@@ -110,8 +109,7 @@ fill_nodes(struct cl_report_model *m)
         a->gap_ns = 8 * 60 * CL_NS_PER_S;
         a->mean_w = 420.5;
         a->peak_w = 612.25;
-        set_check(&a->checks[0], "coverage", "%", 90, 99.5,
-                  CL_STATUS_COMPLIANT,
+        set_check(&a->checks[0], "coverage", "%", 90, 99.5, CL_STATUS_COMPLIANT,
                   "Coverage 99.5 % meets the minimum of 90.0 %.");
         a->n_checks = 1;
         b = &m->nodes[1];
@@ -151,8 +149,7 @@ workload_names(struct cl_workload_report *w, size_t i)
         static const char *const namespaces[] = {"결제", "payments",
                                                  "kube-system", ""};
 
-        snprintf(w->namespace_, sizeof(w->namespace_), "%s",
-                 namespaces[i % 4]);
+        snprintf(w->namespace_, sizeof(w->namespace_), "%s", namespaces[i % 4]);
         if (i == N_WORKLOADS - 1)
                 snprintf(w->pod, sizeof(w->pod), LAST_POD);
         else if (i == 5)
@@ -164,7 +161,8 @@ workload_names(struct cl_workload_report *w, size_t i)
                          i);
         snprintf(w->pod_uid, sizeof(w->pod_uid),
                  "6f1c2d3e-0000-4000-8000-%012zu", i);
-        snprintf(w->node, sizeof(w->node), "%s", i % 2 ? "node-a" : "gpu-node-b");
+        snprintf(w->node, sizeof(w->node), "%s",
+                 i % 2 ? "node-a" : "gpu-node-b");
 }
 
 static void
@@ -174,17 +172,17 @@ workload_checks(struct cl_workload_report *w, size_t i)
 
         if (i == 7) {
                 /* A long Korean run without spaces must still wrap. */
-                snprintf(reason, sizeof(reason), "측정범위가정책의최소값보다"
-                                                 "작아서배출량을판정하지"
-                                                 "않았습니다측정범위가정책의"
-                                                 "최소값보다작아서배출량을"
-                                                 "판정하지않았습니다");
+                snprintf(reason, sizeof(reason),
+                         "측정범위가정책의최소값보다"
+                         "작아서배출량을판정하지"
+                         "않았습니다측정범위가정책의"
+                         "최소값보다작아서배출량을"
+                         "판정하지않았습니다");
         } else {
                 snprintf(reason, sizeof(reason),
                          "Coverage %.1f %% against the minimum of 90.0 %%; "
                          "the pod ran %.1f h of its %.1f h span.",
-                         w->coverage * 100, w->run_s / 3600,
-                         w->span_s / 3600);
+                         w->coverage * 100, w->run_s / 3600, w->span_s / 3600);
         }
         set_check(&w->checks[0], "coverage", "%", 90, w->coverage * 100,
                   w->coverage >= 0.9 ? CL_STATUS_COMPLIANT
@@ -295,8 +293,7 @@ build_empty(struct cl_report_model *m)
 /* ---- files and tools ---- */
 
 static int
-remove_entry(const char *path, const struct stat *st, int flag,
-             struct FTW *ftw)
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
         (void)st;
         (void)flag;
@@ -628,6 +625,27 @@ test_pdf_output_reproducible(void **state)
 }
 
 static void
+test_pdf_german_locale(void **state)
+{
+        struct fixture *f = *state;
+        char path[512];
+        char *text;
+
+        if (!setlocale(LC_ALL, "de_DE.UTF-8")) {
+                /* Generate it with: localedef -i de_DE -f UTF-8 de_DE.UTF-8 */
+                skip();
+        }
+        path_in(f, "de.pdf", path, sizeof(path));
+        render_pdf(&f->full, path);
+        assert_string_equal(localeconv()->decimal_point, ",");
+        setlocale(LC_ALL, "C");
+        text = run_ok("pdftotext -layout '%s' -", path);
+        assert_contains(text, "11.5432 kWh");
+        assert_lacks(text, "11,5432");
+        free(text);
+}
+
+static void
 test_pdf_missing_folder_fails(void **state)
 {
         struct fixture *f = *state;
@@ -746,8 +764,10 @@ test_text_sanitize_non_bmp(void **state)
 
         (void)state;
         /* U+1F600 is outside the BMP, 0xFF is not UTF-8, \t is control. */
-        cl_text_sanitize("a\xF0\x9F\x98\x80" "b\xFF" "c\td한", out,
-                         sizeof(out));
+        cl_text_sanitize("a\xF0\x9F\x98\x80"
+                         "b\xFF"
+                         "c\td한",
+                         out, sizeof(out));
         assert_string_equal(out, "a?b?c?d한");
         cl_text_sanitize("한글", out, 5);
         assert_string_equal(out, "한");
@@ -839,8 +859,7 @@ assert_number_cell(const char *dump, const char *ref, double expected)
         /* libxlsxwriter 1.1.4 writes 16 significant digits ("%.16G"), so
            the last of the 17 a double may need can differ. */
         if (fabs(got - expected) > fabs(expected) * 1e-15)
-                fail_msg("cell %s is %s, expected %.17g", ref, value,
-                         expected);
+                fail_msg("cell %s is %s, expected %.17g", ref, value, expected);
 }
 
 static void
@@ -907,6 +926,9 @@ test_xlsx_sheets_and_headers(void **state)
         assert_string_cell(dump, "Hours!D1", "Energy (kWh)");
         assert_string_cell(dump, "Hours!F1", "Emissions (gCO2eq)");
         assert_string_cell(dump, "Summary!C1", "Unit");
+        assert_contains(dump, "panes\tSummary\tA2\n");
+        assert_contains(dump, "panes\tWorkloads\tA2\n");
+        assert_contains(dump, "filter\tWorkloads\tA1:");
         free(dump);
 }
 
@@ -924,8 +946,7 @@ test_xlsx_values_match_model(void **state)
         dump = dump_xlsx(path);
         /* Workload 3 is on row 5: row 1 is the header. */
         assert_string_cell(dump, "Workloads!C5", w3->pod);
-        assert_number_cell(dump, "Workloads!E5",
-                           (double)w3->energy_uj / 1e6);
+        assert_number_cell(dump, "Workloads!E5", (double)w3->energy_uj / 1e6);
         assert_number_cell(dump, "Workloads!F5",
                            (double)w3->energy_uj / 3.6e12);
         assert_number_cell(dump, "Workloads!K5", w3->mean_w);
@@ -997,6 +1018,22 @@ test_xlsx_empty_model(void **state)
 }
 
 static void
+test_xlsx_output_reproducible(void **state)
+{
+        struct fixture *f = *state;
+        char a[512], b[512], cmd[1200];
+        int status;
+
+        path_in(f, "repro-a.xlsx", a, sizeof(a));
+        path_in(f, "repro-b.xlsx", b, sizeof(b));
+        render_xlsx(&f->full, a);
+        render_xlsx(&f->full, b);
+        snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+        free(run(cmd, &status));
+        assert_int_equal(status, 0);
+}
+
+static void
 test_xlsx_missing_folder_fails(void **state)
 {
         struct fixture *f = *state;
@@ -1018,6 +1055,7 @@ main(void)
             cmocka_unit_test(test_pdf_no_samples_notice),
             cmocka_unit_test(test_pdf_attachment_bare_name),
             cmocka_unit_test(test_pdf_output_reproducible),
+            cmocka_unit_test(test_pdf_german_locale),
             cmocka_unit_test(test_pdf_missing_folder_fails),
             cmocka_unit_test(test_pdf_missing_font_fails),
             cmocka_unit_test(test_pdf_bad_attach_name_rejected),
@@ -1031,6 +1069,7 @@ main(void)
             cmocka_unit_test(test_xlsx_values_match_model),
             cmocka_unit_test(test_xlsx_german_locale),
             cmocka_unit_test(test_xlsx_empty_model),
+            cmocka_unit_test(test_xlsx_output_reproducible),
             cmocka_unit_test(test_xlsx_missing_folder_fails),
         };
 
