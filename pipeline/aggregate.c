@@ -378,7 +378,13 @@ cl_aggregate_period(sqlite3 *db, struct cl_report_model *m)
         size_t pods_cap = 0;
         cl_err rc;
 
-        m->n_hours = 24;
+        m->n_hours = (size_t)((m->period_end_ns - m->period_start_ns +
+                               CL_NS_PER_HOUR - 1) /
+                              CL_NS_PER_HOUR);
+        free(m->hours);
+        m->hours = calloc(m->n_hours + 1, sizeof(*m->hours));
+        if (m->hours == NULL)
+                return cl_fail(CL_ENOMEM, "%zu hours", m->n_hours);
         for (size_t h = 0; h < m->n_hours; h++) {
                 memset(&m->hours[h], 0, sizeof(m->hours[h]));
                 m->hours[h].start_ns =

@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 /*
- * Fills m->nodes, m->workloads, m->hours (24 hours from
+ * Fills m->nodes, m->workloads, m->hours (the clock hours from
  * m->period_start_ns), m->energy_uj, m->measured_share and
  * m->has_samples from the samples overlapping [m->period_start_ns,
  * m->period_end_ns). Emissions and checks are left to the caller. Fails

@@ -80,34 +80,41 @@ set_policy_fields(struct cl_report_model *m, const struct cl_policy *p)
 }
 
 cl_err
-cl_build_day_model(sqlite3 *db, const struct cl_policy *policy,
-                   const char *template_dir, const char *date, int64_t now_ns,
-                   struct cl_report_model *m)
+cl_build_period_model(sqlite3 *db, const struct cl_policy *policy,
+                      const char *template_dir, int64_t start_ns,
+                      int64_t end_ns, int64_t now_ns, struct cl_report_model *m)
 {
         struct cl_emission_factor factor;
         struct cl_meter_totals meter;
+        char kst[32];
         int y, mo, d;
         cl_err rc;
 
         memset(m, 0, sizeof(*m));
-        rc = cl_parse_date(date, &y, &mo, &d);
-        if (rc != CL_OK)
-                return rc;
-        snprintf(m->date, sizeof(m->date), "%s", date);
-        m->period_start_ns = cl_kst_day_start_ns(y, mo, d);
-        m->period_end_ns = m->period_start_ns + CL_NS_PER_DAY;
+        if (end_ns <= start_ns)
+                return cl_fail(CL_EINVAL, "empty period: end is not after "
+                                          "start");
+        /* The label is the KST date of the start: a day, or a range. */
+        cl_format_kst(start_ns, kst, sizeof(kst));
+        snprintf(m->date, sizeof(m->date), "%.10s", kst);
+        m->period_start_ns = start_ns;
+        m->period_end_ns = end_ns;
         m->timezone = "Asia/Seoul";
         m->generated_ns = now_ns;
         snprintf(m->program_version, sizeof(m->program_version), "%s",
                  CL_VERSION);
         set_policy_fields(m, policy);
 
+        /* NOTE: a period across a change of year uses its first year's
+           official factor. */
+        if (sscanf(m->date, "%d-%d-%d", &y, &mo, &d) != 3)
+                return cl_fail(CL_EINVAL, "invalid period start");
         rc = cl_factor_select(template_dir, y, policy->factor_notice, &factor);
         if (rc != CL_OK)
                 return rc;
         set_intensity(m, &factor);
 
-        rc = cl_meter_totals(db, m->period_start_ns, m->period_end_ns, &meter);
+        rc = cl_meter_totals(db, start_ns, end_ns, &meter);
         if (rc != CL_OK)
                 return rc;
         if (meter.intervals > 0 && meter.it_kwh > 0) {
@@ -128,6 +135,24 @@ cl_build_day_model(sqlite3 *db, const struct cl_policy *policy,
         }
         cl_compliance_apply(m, policy);
         return CL_OK;
+}
+
+cl_err
+cl_build_day_model(sqlite3 *db, const struct cl_policy *policy,
+                   const char *template_dir, const char *date, int64_t now_ns,
+                   struct cl_report_model *m)
+{
+        int64_t start;
+        int y, mo, d;
+        cl_err rc;
+
+        memset(m, 0, sizeof(*m));
+        rc = cl_parse_date(date, &y, &mo, &d);
+        if (rc != CL_OK)
+                return rc;
+        start = cl_kst_day_start_ns(y, mo, d);
+        return cl_build_period_model(db, policy, template_dir, start,
+                                     start + CL_NS_PER_DAY, now_ns, m);
 }
 
 static cl_err

@@ -62,6 +62,15 @@ cl_err cl_build_day_model(sqlite3 *db, const struct cl_policy *policy,
                           int64_t now_ns,
                           struct cl_report_model *m) CL_MUST_CHECK;
 
+/*
+ * Builds the report model of [start_ns, end_ns) (UTC ns) the same way,
+ * with one hour row per clock hour. m->date is the KST date of the start.
+ */
+cl_err cl_build_period_model(sqlite3 *db, const struct cl_policy *policy,
+                             const char *template_dir, int64_t start_ns,
+                             int64_t end_ns, int64_t now_ns,
+                             struct cl_report_model *m) CL_MUST_CHECK;
+
 /* Writes the KST date of the day before now_ns as "YYYY-MM-DD". */
 void cl_yesterday_kst(int64_t now_ns, char date[11]);
 

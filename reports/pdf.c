@@ -672,7 +672,7 @@ draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
                 return;
         }
         cl_pdf_table_begin(d, &table);
-        for (size_t i = 0; i < m->n_hours && i < 24; i++)
+        for (size_t i = 0; i < m->n_hours; i++)
                 hour_row(d, &m->hours[i]);
         cl_pdf_table_end(d);
         cl_text_printf(

@@ -47,5 +47,6 @@ cl_report_model_free(struct cl_report_model *m)
 {
         free(m->nodes);
         free(m->workloads);
+        free(m->hours);
         memset(m, 0, sizeof(*m));
 }

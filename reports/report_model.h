@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a number comes from. */
+/* Origin of a number. */
 enum cl_method {
         CL_METHOD_MEASURED,   /* read from RAPL counters or a meter */
         CL_METHOD_ATTRIBUTED, /* a share of measured energy by CPU time */
@@ -152,7 +152,7 @@ struct cl_report_model {
         size_t n_nodes;
         struct cl_workload_report *workloads;
         size_t n_workloads;
-        struct cl_hour_report hours[24];
+        struct cl_hour_report *hours; /* clock hours of the period */
         size_t n_hours;
 
         /* Site checks (PUE, grid intensity) shown in the summary. */

@@ -518,7 +518,7 @@ write_hours(struct xlsx *x, const struct cl_report_model *m)
         for (lxw_col_t c = 0; c < 6; c++)
                 put_head(x, ws, c, heads[c]);
         set_widths(x, ws, widths, 6);
-        for (size_t i = 0; i < m->n_hours && i < 24; i++) {
+        for (size_t i = 0; i < m->n_hours; i++) {
                 const struct cl_hour_report *h = &m->hours[i];
                 int64_t kst_s = (h->start_ns + CL_KST_OFFSET_NS) / CL_NS_PER_S;
                 lxw_row_t row = (lxw_row_t)(i + 1);

@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 export CARBONLEDGER_TEMPLATES="$CL_SRC/templates"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/carbonledger-e2e.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 fail() {
         echo "FAIL: $*" >&2

@@ -243,6 +243,8 @@ fill_totals(struct cl_report_model *m)
         m->measured_share =
             m->energy_uj ? (double)measured / (double)m->energy_uj : 0;
         m->n_hours = 24;
+        m->hours = calloc(m->n_hours, sizeof(*m->hours));
+        assert_non_null(m->hours);
         for (size_t h = 0; h < 24; h++) {
                 struct cl_hour_report *r = &m->hours[h];
 
