@@ -10,6 +10,7 @@
  * Exit status: 0 success (verify: valid), 1 failure (verify: invalid or
  * tampered), 2 invalid usage (verify: also an I/O error).
  */
+#include "commands.h"
 #include "db.h"
 #include "keygen.h"
 #include "log.h"
@@ -320,6 +321,17 @@ cmd_import(const struct args *a)
         return 0;
 }
 
+/*
+ * Commands with options of their own, each in its own file. They receive
+ * argv from the command word on and return the exit status.
+ */
+static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+} own_commands[] = {
+    {NULL, NULL},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -339,6 +351,9 @@ main(int argc, char **argv)
                 printf("carbonledger %s\n", CL_VERSION);
                 return 0;
         }
+        for (size_t i = 0; own_commands[i].name != NULL; i++)
+                if (strcmp(command, own_commands[i].name) == 0)
+                        return own_commands[i].run(argc - 1, argv + 1);
         rc = parse_args(argc - 1, argv + 1, &a);
         if (rc != 0)
                 return rc;

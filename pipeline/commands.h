@@ -1,0 +1,9 @@
+/*
+ * Entry points of the carbonledger commands that live in their own files.
+ * Each takes argv from the command word on (argv[0] is the command) and
+ * returns the process exit status: 0 success, 1 failure, 2 invalid usage.
+ */
+#ifndef CL_COMMANDS_H
+#define CL_COMMANDS_H
+
+#endif
