@@ -32,43 +32,43 @@ enum cl_intensity_quality {
 
 /* One stored hour. */
 struct cl_intensity_hour {
-        int64_t hour_ns;          /* UTC start of the hour */
-        int has_value;            /* 0 when missing */
-        double g_per_kwh;         /* gCO2eq/kWh */
+        int64_t hour_ns;  /* UTC start of the hour */
+        int has_value;    /* 0 when missing */
+        double g_per_kwh; /* gCO2eq/kWh */
         enum cl_intensity_basis basis;
         enum cl_intensity_quality quality;
-        char source[24];          /* "kpx", "electricitymaps", ... */
-        char factor_set[48];      /* "lifecycle", "direct", notice, ... */
+        char source[24];     /* "kpx", "electricitymaps", ... */
+        char factor_set[48]; /* "lifecycle", "direct", notice, ... */
         int64_t fetched_ns;
         char response_sha256[65]; /* of the raw response, "" for files */
 };
 
 /* Where and how to fetch. Any NULL URL takes the source's default. */
 struct cl_intensity_config {
-        const char *template_dir;  /* kpx-fuels.json, emission-factors.json */
-        const char *kpx_url;       /* portal gateway base URL */
+        const char *template_dir; /* kpx-fuels.json, emission-factors.json */
+        const char *kpx_url;      /* portal gateway base URL */
         const char *kpx_legacy_url;
         const char *electricitymaps_url;
         const char *watttime_url;
-        const char *static_path;   /* CSV or JSON for source "static" */
-        const char *factor_set;    /* KPX: "lifecycle" (default), "direct" */
-        const char *ca_bundle;     /* NULL: the system's CA store */
-        int insecure;              /* disable TLS verification (logged) */
-        long connect_timeout_ms;   /* 0: default */
-        long total_timeout_ms;     /* 0: default */
-        int max_attempts;          /* 0: default */
-        const char *key_file;      /* NULL: keys from the environment */
+        const char *static_path; /* CSV or JSON for source "static" */
+        const char *factor_set;  /* KPX: "lifecycle" (default), "direct" */
+        const char *ca_bundle;   /* NULL: the system's CA store */
+        int insecure;            /* disable TLS verification (logged) */
+        long connect_timeout_ms; /* 0: default */
+        long total_timeout_ms;   /* 0: default */
+        int max_attempts;        /* 0: default */
+        const char *key_file;    /* NULL: keys from the environment */
 };
 
 /* What one fetch did, for the caller's log line and report. */
 struct cl_fetch_summary {
         int hours_requested;
         int hours_already_stored;
-        int hours_stored;         /* new hours with a value */
-        int hours_missing;        /* new hours stored as missing */
-        int calls;                /* HTTP requests made */
-        int quota_blocked;        /* 1 when a quota stopped the fetch */
-        char message[256];        /* last problem, "" when none */
+        int hours_stored;  /* new hours with a value */
+        int hours_missing; /* new hours stored as missing */
+        int calls;         /* HTTP requests made */
+        int quota_blocked; /* 1 when a quota stopped the fetch */
+        char message[256]; /* last problem, "" when none */
 };
 
 /* Returns "generation", "consumption" or "marginal". */
@@ -87,8 +87,8 @@ const char *cl_intensity_quality_name(enum cl_intensity_quality quality);
  * CL_EINVAL for an unknown source or zone.
  */
 cl_err cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
-                          const char *source, const char *zone,
-                          int64_t from_ns, int64_t to_ns,
+                          const char *source, const char *zone, int64_t from_ns,
+                          int64_t to_ns,
                           struct cl_fetch_summary *summary) CL_MUST_CHECK;
 
 /*
