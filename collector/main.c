@@ -8,9 +8,12 @@
  */
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "sampler.h"
 #include "timeutil.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -27,6 +30,9 @@
 #define DEFAULT_MAX_WATTS 200.0
 #define DEFAULT_ZONE_MAX_WATTS 1000.0
 #define DEFAULT_MAX_INTERVAL_S 300.0
+/* Kepler's zone counters are summed over sockets, so its bound is a
+   whole node's: a large two-socket server stays below 2 kW. */
+#define DEFAULT_KEPLER_MAX_WATTS 2000.0
 
 static volatile sig_atomic_t stop_requested;
 
@@ -71,6 +77,21 @@ usage(FILE *out)
               "zone (default 1000)\n"
               "  --max-interval SECONDS  longer intervals are stored as gaps "
               "(default 300)\n"
+              "  --metrics-listen ADDR:PORT  serve Prometheus metrics at "
+              "/metrics on this\n"
+              "                       numeric address, e.g. 127.0.0.1:9464 "
+              "(default: off)\n"
+              "  --source local|kepler  energy from this node's RAPL or "
+              "power model (local,\n"
+              "                       the default) or from a Kepler "
+              "exporter\n"
+              "  --kepler-url URL     Kepler's /metrics URL (with --source "
+              "kepler)\n"
+              "  --kepler-zone ZONE   the one Kepler zone used (default "
+              "package)\n"
+              "  --kepler-max-watts W highest plausible node power for "
+              "Kepler counters\n"
+              "                       (default 2000)\n"
               "  --verbose            log every sample at info level\n"
               "  --help, --version\n",
               out);
@@ -102,6 +123,8 @@ struct options {
         int once;
         int verbose;
         const char *timestamp;
+        const char *metrics_listen;
+        const char *source;
         struct cl_sampler_config sampler;
         char host[256];
 };
@@ -121,6 +144,11 @@ enum {
         OPT_ZONE_MAX_WATTS,
         OPT_MAX_INTERVAL,
         OPT_VERBOSE,
+        OPT_METRICS_LISTEN,
+        OPT_SOURCE,
+        OPT_KEPLER_URL,
+        OPT_KEPLER_ZONE,
+        OPT_KEPLER_MAX_WATTS,
         OPT_HELP,
         OPT_VERSION,
 };
@@ -140,6 +168,11 @@ static const struct option long_options[] = {
     {"zone-max-watts", required_argument, NULL, OPT_ZONE_MAX_WATTS},
     {"max-interval", required_argument, NULL, OPT_MAX_INTERVAL},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"kepler-url", required_argument, NULL, OPT_KEPLER_URL},
+    {"kepler-zone", required_argument, NULL, OPT_KEPLER_ZONE},
+    {"kepler-max-watts", required_argument, NULL, OPT_KEPLER_MAX_WATTS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -162,6 +195,9 @@ parse_options(int argc, char **argv, struct options *o)
         c->max_watts = DEFAULT_MAX_WATTS;
         c->zone_max_watts = DEFAULT_ZONE_MAX_WATTS;
         c->max_interval_s = DEFAULT_MAX_INTERVAL_S;
+        c->kepler_zone = "package";
+        c->kepler_max_watts = DEFAULT_KEPLER_MAX_WATTS;
+        o->source = "local";
         opterr = 0;
         while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
                 switch (opt) {
@@ -212,6 +248,22 @@ parse_options(int argc, char **argv, struct options *o)
                 case OPT_VERBOSE:
                         o->verbose = 1;
                         break;
+                case OPT_METRICS_LISTEN:
+                        o->metrics_listen = optarg;
+                        break;
+                case OPT_SOURCE:
+                        o->source = optarg;
+                        break;
+                case OPT_KEPLER_URL:
+                        c->kepler_url = optarg;
+                        break;
+                case OPT_KEPLER_ZONE:
+                        c->kepler_zone = optarg;
+                        break;
+                case OPT_KEPLER_MAX_WATTS:
+                        bad |= parse_double(optarg, "--kepler-max-watts", 1,
+                                            &c->kepler_max_watts);
+                        break;
                 case OPT_HELP:
                         usage(stdout);
                         return 1;
@@ -248,6 +300,26 @@ parse_options(int argc, char **argv, struct options *o)
         }
         if (o->timestamp != NULL && !o->once) {
                 fputs("carbonledger-collector: --timestamp needs --once\n",
+                      stderr);
+                return -1;
+        }
+        if (strcmp(o->source, "local") != 0 &&
+            strcmp(o->source, "kepler") != 0) {
+                fprintf(stderr,
+                        "carbonledger-collector: invalid --source '%s': "
+                        "expected local or kepler\n",
+                        o->source);
+                return -1;
+        }
+        if ((strcmp(o->source, "kepler") == 0) != (c->kepler_url != NULL)) {
+                fputs("carbonledger-collector: --source kepler and "
+                      "--kepler-url URL go together\n",
+                      stderr);
+                return -1;
+        }
+        if (o->metrics_listen != NULL && o->once) {
+                fputs("carbonledger-collector: --metrics-listen serves the "
+                      "sampling loop and cannot be used with --once\n",
                       stderr);
                 return -1;
         }
@@ -334,6 +406,8 @@ int
 main(int argc, char **argv)
 {
         struct cl_sampler *sampler = NULL;
+        struct cl_metrics *metrics = NULL;
+        struct cl_metrics_http *http = NULL;
         struct sigaction sa;
         struct options o;
         sqlite3 *db = NULL;
@@ -350,6 +424,22 @@ main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
 
+        if (o.sampler.kepler_url != NULL &&
+            curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+                cl_error("start_failed", "error=\"libcurl initialisation "
+                                         "failed\"");
+                goto out;
+        }
+        if (o.metrics_listen != NULL) {
+                if (cl_metrics_new(o.sampler.node_name, &metrics) != CL_OK ||
+                    cl_metrics_http_start(o.metrics_listen, metrics, &http) !=
+                        CL_OK) {
+                        cl_error("start_failed", "error=\"%s\"",
+                                 cl_last_error());
+                        goto out;
+                }
+                o.sampler.metrics = metrics;
+        }
         if (cl_db_open(o.db_path, CL_DB_CREATE, &db) != CL_OK) {
                 cl_error("start_failed", "error=\"%s\"", cl_last_error());
                 goto out;
@@ -374,6 +464,8 @@ main(int argc, char **argv)
         }
         status = run_loop(sampler, &o);
 out:
+        cl_metrics_http_stop(http);
+        cl_metrics_free(metrics);
         cl_sampler_close(sampler);
         cl_db_close(db);
         return status;

@@ -8,6 +8,8 @@
 
 #include "attribution.h"
 #include "cgroup.h"
+#include "fsutil.h"
+#include "kepler.h"
 #include "log.h"
 #include "podlogs.h"
 #include "procstat.h"
@@ -38,6 +40,10 @@ struct cl_sampler {
         uint64_t *zone_delta;
         int *zone_has_delta;
         int *zone_has_reading;
+        /* Last accepted Kepler reading (--source kepler), in memory. */
+        struct cl_kepler_reading kepler_last;
+        int kepler_has_last;
+        char kepler_why[512]; /* gap reason of the last Kepler failure */
 };
 
 /* The reading of one cycle, before it is compared with the last one. */
@@ -97,7 +103,12 @@ cl_sampler_open(const struct cl_sampler_config *config, sqlite3 *db,
                 rc = cl_fail(CL_ENOMEM, "sampler");
                 goto fail;
         }
-        if (s->rapl.n_counted > 0) {
+        if (config->kepler_url != NULL) {
+                cl_info("energy_source",
+                        "method=measured source=kepler zone=%s "
+                        "max_watts=%.1f",
+                        config->kepler_zone, config->kepler_max_watts);
+        } else if (s->rapl.n_counted > 0) {
                 for (size_t i = 0; i < s->rapl.n; i++)
                         cl_info(
                             "rapl_zone",
@@ -144,6 +155,7 @@ cl_sampler_close(struct cl_sampler *s)
         free(s->zone_delta);
         free(s->zone_has_delta);
         free(s->zone_has_reading);
+        cl_kepler_reading_free(&s->kepler_last);
         free(s);
 }
 
@@ -338,6 +350,176 @@ interval_gap_reason(const struct cl_sampler *s, const struct reading *r,
         return NULL;
 }
 
+/* Seconds since boot from procfs/uptime, or 0 when it cannot be read. */
+static double
+uptime_s(const char *procfs)
+{
+        char path[4096], text[128];
+        double v = 0;
+
+        if (snprintf(path, sizeof(path), "%s/uptime", procfs) >=
+                (int)sizeof(path) ||
+            cl_read_small(path, text, sizeof(text)) != CL_OK ||
+            sscanf(text, "%lf", &v) != 1 || !(v > 0))
+                return 0;
+        return v;
+}
+
+/*
+ * Fetches and parses Kepler's counters into *k. Returns NULL, or the gap
+ * reason written to why.
+ */
+static const char *
+read_kepler(struct cl_sampler *s, struct cl_kepler_reading *k, char *why,
+            size_t size)
+{
+        double bound = uptime_s(s->cfg.procfs) * s->cfg.kepler_max_watts;
+        char *body = NULL;
+        size_t len = 0;
+        cl_err rc;
+
+        rc = cl_kepler_fetch(s->cfg.kepler_url, &body, &len);
+        if (rc == CL_OK)
+                rc = cl_kepler_parse(body, len, s->cfg.kepler_zone, bound, k);
+        free(body);
+        if (rc == CL_OK)
+                return NULL;
+        snprintf(why, size, "Kepler metrics rejected: %s", cl_last_error());
+        cl_warn("kepler_rejected", "url=%s error=\"%s\"", s->cfg.kepler_url,
+                cl_last_error());
+        return why;
+}
+
+/*
+ * Fills the pod rows and names of a Kepler cycle: one row per Kepler pod,
+ * with the CPU time of its cgroup when the scan found it.
+ */
+static void
+kepler_rows(struct cl_sampler *s, const struct cl_kepler_reading *k,
+            const struct reading *r, int same_boot, struct cl_pod_row *rows,
+            struct cl_pod_name *names)
+{
+        for (size_t i = 0; i < k->n_pods; i++) {
+                const struct cl_kepler_pod *kp = &k->pods[i];
+                const struct cl_pod_cpu *now = NULL, *prev;
+                struct cl_last_reading scan = {.pods = r->pods,
+                                               .n_pods = r->n_pods};
+
+                now = find_last_pod(&scan, kp->uid);
+                rows[i].uid = kp->uid;
+                rows[i].usage_us = now != NULL ? now->usage_us : 0;
+                prev = find_last_pod(&s->last, kp->uid);
+                rows[i].has_delta = same_boot && now != NULL && prev != NULL &&
+                                    now->usage_us >= prev->usage_us;
+                if (rows[i].has_delta)
+                        rows[i].cpu_us = now->usage_us - prev->usage_us;
+                snprintf(names[i].uid, sizeof(names[i].uid), "%s", kp->uid);
+                snprintf(names[i].namespace_, sizeof(names[i].namespace_), "%s",
+                         kp->namespace_);
+                snprintf(names[i].name, sizeof(names[i].name), "%s",
+                         kp->name[0] != '\0' ? kp->name : kp->uid);
+        }
+}
+
+/*
+ * Splits a Kepler interval: node energy and idle from Kepler's node
+ * counters, each pod its own increase, system the rest. When the pods
+ * and idle exceed the node energy (the counters are not read at one
+ * instant), the pods are scaled down to what idle leaves and system is 0.
+ */
+static const char *
+kepler_split(struct cl_sampler *s, const struct cl_kepler_reading *k,
+             int64_t elapsed_ns, struct cl_pod_row *rows, uint64_t *pod_uj,
+             int *known, struct cl_attribution *split, uint64_t *energy_uj)
+{
+        struct cl_kepler_interval inc = {0, 0, pod_uj, known};
+        uint64_t pods = 0, room;
+        const char *gap;
+
+        gap = cl_kepler_increase(&s->kepler_last, k, elapsed_ns,
+                                 s->cfg.kepler_max_watts, &inc);
+        if (gap != NULL)
+                return gap;
+        *energy_uj = inc.node_uj;
+        split->idle_uj = inc.idle_uj < inc.node_uj ? inc.idle_uj : inc.node_uj;
+        room = inc.node_uj - split->idle_uj;
+        for (size_t i = 0; i < k->n_pods; i++)
+                pods += pod_uj[i];
+        if (pods > room) {
+                uint64_t scaled = 0;
+
+                for (size_t i = 0; i < k->n_pods; i++) {
+                        pod_uj[i] = (uint64_t)((unsigned __int128)pod_uj[i] *
+                                               room / pods);
+                        scaled += pod_uj[i];
+                }
+                pods = scaled;
+                split->scaled = 1;
+        }
+        for (size_t i = 0; i < k->n_pods; i++)
+                rows[i].energy_uj = pod_uj[i];
+        split->pods_uj = pods;
+        split->system_uj = inc.node_uj - split->idle_uj - pods;
+        return NULL;
+}
+
+/* Feeds a stored cycle to the /metrics totals. */
+static void
+publish_metrics(struct cl_sampler *s, const struct cl_sample_row *row,
+                int64_t elapsed_ns, const struct cl_pod_name *names,
+                size_t n_names)
+{
+        struct cl_metrics_zone *zones;
+        struct cl_metrics_pod *pods;
+        struct cl_metrics_cycle c = {
+            .end_ns = row->end_ns,
+            .elapsed_ns = elapsed_ns,
+            .status = row->status,
+            .method = row->method,
+            .source = row->source != NULL ? row->source : "collector",
+            .energy_uj = row->energy_uj,
+            .idle_uj = row->idle_uj,
+            .system_uj = row->system_uj,
+            .scaled = row->pods_scaled,
+        };
+
+        zones = calloc(s->rapl.n + 1, sizeof(*zones));
+        pods = calloc(row->n_pods + 1, sizeof(*pods));
+        if (zones == NULL || pods == NULL) {
+                cl_warn("metrics_update_failed", "error=\"out of memory\"");
+                goto out;
+        }
+        for (size_t i = 0; i < s->rapl.n && row->source == NULL; i++) {
+                zones[c.n_zones].path = s->rapl.zones[i].path;
+                zones[c.n_zones].name = s->rapl.zones[i].name;
+                zones[c.n_zones].has_delta = s->zone_has_delta[i];
+                zones[c.n_zones].delta_uj = s->zone_delta[i];
+                c.n_zones++;
+        }
+        for (size_t i = 0; i < row->n_pods; i++) {
+                const struct cl_pod_row *p = &row->pods[i];
+                const struct cl_pod_name *n =
+                    cl_podlogs_find(names, n_names, p->uid);
+
+                pods[i].uid = p->uid;
+                pods[i].namespace_ = n != NULL ? n->namespace_ : NULL;
+                pods[i].name = n != NULL ? n->name : NULL;
+                pods[i].has_cpu = p->has_delta;
+                pods[i].cpu_us = p->cpu_us;
+                pods[i].has_energy = row->has_energy;
+                pods[i].energy_uj = p->energy_uj;
+        }
+        c.zones = zones;
+        c.pods = pods;
+        c.n_pods = row->n_pods;
+        if (cl_metrics_record(s->cfg.metrics, &c) != CL_OK)
+                cl_warn("metrics_update_failed", "error=\"%s\"",
+                        cl_last_error());
+out:
+        free(zones);
+        free(pods);
+}
+
 cl_err
 cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                   struct cl_sample_summary *sum)
@@ -345,33 +527,48 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
         struct cl_sample_row row;
         struct cl_attribution split;
         struct cl_pod_row *rows = NULL;
+        struct cl_pod_name *knames = NULL;
+        struct cl_kepler_reading k;
         uint64_t *pod_us = NULL, *pod_uj = NULL, energy_uj = 0;
+        int *pod_known = NULL;
         int64_t elapsed_ns = 0;
-        const char *gap = NULL;
-        int same_boot = 0, measured = s->rapl.n_counted > 0;
+        const char *gap = NULL, *kepler_gap = NULL;
+        const struct cl_pod_name *names = s->names;
+        size_t n_names = s->n_names, n_rows;
+        int same_boot = 0, kepler = s->cfg.kepler_url != NULL;
+        int measured = kepler || s->rapl.n_counted > 0;
         struct reading r;
         cl_err rc;
 
         memset(sum, 0, sizeof(*sum));
         memset(&row, 0, sizeof(row));
         memset(&split, 0, sizeof(split));
+        memset(&k, 0, sizeof(k));
         rc = take_reading(s, now_ns, &r);
         if (rc != CL_OK)
                 goto out;
-        rows = calloc(r.n_pods + 1, sizeof(*rows));
-        pod_us = calloc(r.n_pods + 1, sizeof(*pod_us));
-        pod_uj = calloc(r.n_pods + 1, sizeof(*pod_uj));
-        if (rows == NULL || pod_us == NULL || pod_uj == NULL) {
-                rc = cl_fail(CL_ENOMEM, "sample of %zu pods", r.n_pods);
+        if (kepler)
+                kepler_gap =
+                    read_kepler(s, &k, s->kepler_why, sizeof(s->kepler_why));
+        n_rows = kepler ? k.n_pods : r.n_pods;
+        rows = calloc(n_rows + 1, sizeof(*rows));
+        pod_us = calloc(n_rows + 1, sizeof(*pod_us));
+        pod_uj = calloc(n_rows + 1, sizeof(*pod_uj));
+        pod_known = calloc(n_rows + 1, sizeof(*pod_known));
+        knames = kepler ? calloc(n_rows + 1, sizeof(*knames)) : NULL;
+        if (rows == NULL || pod_us == NULL || pod_uj == NULL ||
+            pod_known == NULL || (kepler && knames == NULL)) {
+                rc = cl_fail(CL_ENOMEM, "sample of %zu pods", n_rows);
                 goto out;
         }
-        if (names_missing(s, &r) &&
+        if (!kepler && names_missing(s, &r) &&
             now_ns - s->names_read_ns >= NAME_REFRESH_NS)
                 read_names(s, now_ns);
 
         row.boot_id = r.boot_id;
         row.end_ns = now_ns;
         row.method = measured ? "measured" : "estimated";
+        row.source = kepler ? "kepler" : NULL;
         row.cpu_total_ticks = r.cpu.total;
         row.cpu_idle_ticks = r.cpu.idle;
         row.clock_ticks_hz = s->clock_ticks_hz;
@@ -394,12 +591,27 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 same_boot = strcmp(r.boot_id, s->last.boot_id) == 0 &&
                             r.cpu.total >= s->last.cpu_total_ticks &&
                             r.cpu.idle >= s->last.cpu_idle_ticks;
-                if (gap == NULL && measured)
+                if (gap == NULL && kepler && kepler_gap != NULL)
+                        gap = kepler_gap;
+                else if (gap == NULL && kepler && !s->kepler_has_last)
+                        gap = "no previous Kepler reading (collector "
+                              "restarted)";
+                else if (gap == NULL && measured && !kepler)
                         gap = zone_deltas(s, &r, elapsed_ns, &energy_uj);
                 row.status = gap == NULL ? "ok" : "gap";
                 row.gap_reason = gap;
         }
-        row.pods_cpu_us = pod_deltas(&s->last, &r, same_boot, rows, pod_us);
+        if (kepler) {
+                kepler_rows(s, &k, &r, same_boot, rows, knames);
+                names = knames;
+                n_names = k.n_pods;
+                for (size_t i = 0; i < k.n_pods; i++)
+                        row.pods_cpu_us +=
+                            rows[i].has_delta ? rows[i].cpu_us : 0;
+        } else {
+                row.pods_cpu_us =
+                    pod_deltas(&s->last, &r, same_boot, rows, pod_us);
+        }
         if (same_boot) {
                 row.has_interval = 1;
                 row.cpu_total_us = ticks_to_us(
@@ -407,7 +619,12 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 row.cpu_idle_us = ticks_to_us(
                     r.cpu.idle - s->last.cpu_idle_ticks, s->clock_ticks_hz);
         }
-        if (gap == NULL && s->last.present) {
+        if (gap == NULL && s->last.present && kepler) {
+                gap = kepler_split(s, &k, elapsed_ns, rows, pod_uj, pod_known,
+                                   &split, &energy_uj);
+                row.status = gap == NULL ? "ok" : "gap";
+                row.gap_reason = gap;
+        } else if (gap == NULL && s->last.present) {
                 if (!measured)
                         energy_uj =
                             model_energy_uj(&s->cfg, row.cpu_total_us,
@@ -416,6 +633,8 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                              pod_us, r.n_pods, pod_uj, &split);
                 for (size_t i = 0; i < r.n_pods; i++)
                         rows[i].energy_uj = pod_uj[i];
+        }
+        if (gap == NULL && s->last.present) {
                 row.has_energy = 1;
                 row.energy_uj = energy_uj;
                 row.idle_uj = split.idle_uj;
@@ -424,28 +643,39 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 row.pods_scaled = split.scaled;
         }
         row.pods = rows;
-        row.n_pods = r.n_pods;
-        rc = cl_store_write(s->store, &row, s->names, s->n_names);
+        row.n_pods = n_rows;
+        rc = cl_store_write(s->store, &row, names, n_names);
         if (rc != CL_OK)
                 goto out;
+        if (s->cfg.metrics != NULL)
+                publish_metrics(s, &row, elapsed_ns, names, n_names);
 
         sum->status = row.status;
         sum->method = row.method;
         sum->gap_reason = gap;
         sum->elapsed_s = (double)elapsed_ns / 1e9;
-        sum->energy_j = (double)energy_uj / 1e6;
+        sum->energy_j = (double)row.energy_uj / 1e6;
         sum->idle_j = (double)split.idle_uj / 1e6;
         sum->system_j = (double)split.system_uj / 1e6;
         sum->pods_j = (double)split.pods_uj / 1e6;
-        sum->n_pods = r.n_pods;
+        sum->n_pods = n_rows;
         sum->scaled = split.scaled;
-        if (!r.zones_ok)
+        if (!r.zones_ok && !kepler)
                 cl_warn("rapl_read_failed", "error=\"%s\"", r.zone_error);
+        if (kepler && kepler_gap == NULL) {
+                cl_kepler_reading_free(&s->kepler_last);
+                s->kepler_last = k;
+                s->kepler_has_last = 1;
+                memset(&k, 0, sizeof(k));
+        }
         advance(s, &r);
 out:
+        cl_kepler_reading_free(&k);
         free(r.pods);
         free(rows);
         free(pod_us);
         free(pod_uj);
+        free(pod_known);
+        free(knames);
         return rc;
 }

@@ -18,6 +18,7 @@
 #define CL_SAMPLER_H
 
 #include "err.h"
+#include "metrics.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -33,6 +34,13 @@ struct cl_sampler_config {
         double max_watts;      /* power model at 100 % busy, W */
         double zone_max_watts; /* highest plausible power of one zone, W */
         double max_interval_s; /* longer intervals are gaps, s */
+        /* Totals for /metrics, fed after every stored cycle; NULL: off. */
+        struct cl_metrics *metrics;
+        /* Kepler /metrics URL: node and pod energy from Kepler instead of
+           RAPL or the power model; NULL: off. */
+        const char *kepler_url;
+        const char *kepler_zone; /* the one zone used, "package" */
+        double kepler_max_watts; /* highest plausible node power, W */
 };
 
 /* What one cycle stored, for the log line. */

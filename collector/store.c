@@ -36,9 +36,9 @@ static const char insert_sample_sql[] =
     "INSERT INTO sample (node_id, boot_id, start_ns, end_ns, status, "
     "method, gap_reason, cpu_total_ticks, cpu_idle_ticks, clock_ticks_hz, "
     "cpu_total_us, cpu_idle_us, pods_cpu_us, energy_uj, idle_uj, "
-    "system_uj, pods_uj, pods_scaled, model_idle_w, model_max_w) "
+    "system_uj, pods_uj, pods_scaled, model_idle_w, model_max_w, source) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "?15, ?16, ?17, ?18, ?19, ?20)";
+    "?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 
 static int
 compare_pod_entry(const void *a, const void *b)
@@ -363,6 +363,9 @@ insert_sample(struct cl_store *store, const struct cl_sample_row *row,
                 sqlite3_bind_double(st, 19, row->model_idle_w);
                 sqlite3_bind_double(st, 20, row->model_max_w);
         }
+        sqlite3_bind_text(st, 21,
+                          row->source != NULL ? row->source : "collector", -1,
+                          SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
                 return cl_db_fail(store->db, "store sample");
         *sample_id = sqlite3_last_insert_rowid(store->db);

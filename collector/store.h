@@ -48,6 +48,7 @@ struct cl_sample_row {
         int64_t end_ns;
         const char *status;     /* "baseline", "ok" or "gap" */
         const char *method;     /* "measured" or "estimated" */
+        const char *source;     /* "collector" (NULL) or "kepler" */
         const char *gap_reason; /* NULL unless status is "gap" */
         uint64_t cpu_total_ticks;
         uint64_t cpu_idle_ticks;
