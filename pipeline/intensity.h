@@ -28,6 +28,9 @@ enum cl_intensity_quality {
         CL_QUALITY_ESTIMATED, /* the source marks it as its estimate */
         CL_QUALITY_FALLBACK,  /* filled from another source */
         CL_QUALITY_MISSING,   /* the source had no usable value */
+        /* A published or configured factor, not a value of that hour: the
+         * GIR official factor and, by default, static files. */
+        CL_QUALITY_DECLARED,
 };
 
 /* One stored hour. */
@@ -40,7 +43,9 @@ struct cl_intensity_hour {
         char source[24];     /* "kpx", "electricitymaps", ... */
         char factor_set[48]; /* "lifecycle", "direct", notice, ... */
         int64_t fetched_ns;
-        char response_sha256[65]; /* of the raw response, "" for files */
+        char response_sha256[65]; /* of the raw response or file */
+        int forecast;             /* 1 for a forecast value */
+        char detail[128];         /* how the value was made, or why missing */
 };
 
 /* Where and how to fetch. Any NULL URL takes the source's default. */
@@ -58,6 +63,9 @@ struct cl_intensity_config {
         long total_timeout_ms;   /* 0: default */
         int max_attempts;        /* 0: default */
         const char *key_file;    /* NULL: keys from the environment */
+        long backoff_base_ms;    /* first retry delay; 0: 1000 ms */
+        int max_calls_per_day;   /* per source and KST day; 0: 80 */
+        int64_t now_ns;          /* the current time; 0 reads the clock */
 };
 
 /* What one fetch did, for the caller's log line and report. */
@@ -74,7 +82,9 @@ struct cl_fetch_summary {
 /* Returns "generation", "consumption" or "marginal". */
 const char *cl_intensity_basis_name(enum cl_intensity_basis basis);
 
-/* Returns "measured", "estimated", "fallback" or "missing". */
+/*
+ * Returns "measured", "estimated", "fallback", "missing" or "declared".
+ */
 const char *cl_intensity_quality_name(enum cl_intensity_quality quality);
 
 /*
@@ -94,10 +104,31 @@ cl_err cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
 /*
  * Reads the stored hours of source and zone from from_ns for n_hours
  * hours into hours[0..n_hours): hours[i].hour_ns = from_ns + i hours, and
- * has_value 0 where nothing usable is stored.
+ * has_value 0 where nothing usable is stored (quality CL_QUALITY_MISSING,
+ * with an empty factor_set and detail "not stored" when no row exists).
+ * from_ns must be the start of a UTC hour (CL_EINVAL otherwise).
  */
 cl_err cl_intensity_load(sqlite3 *db, const char *source, const char *zone,
                          int64_t from_ns, size_t n_hours,
                          struct cl_intensity_hour *hours) CL_MUST_CHECK;
+
+/* Returns the UTC start (ns) of the hour that contains t_ns. */
+int64_t cl_intensity_hour_start(int64_t t_ns);
+
+/* Returns the first midnight KST (as UTC ns) strictly after now_ns. */
+int64_t cl_next_kst_midnight_ns(int64_t now_ns);
+
+/*
+ * Missing hours (a source answered with no data) are fetched again only
+ * when stored at least this long ago, so a source that publishes late is
+ * asked again by a later run without spending a call on every run.
+ */
+#define CL_MISSING_RETRY_NS (INT64_C(6) * 3600 * INT64_C(1000000000))
+
+/*
+ * Self-imposed limit of HTTP requests per source and KST day, well inside
+ * the about 100 calls a day of a KPX development key.
+ */
+#define CL_DEFAULT_MAX_CALLS_PER_DAY 80
 
 #endif

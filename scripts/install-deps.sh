@@ -9,7 +9,7 @@ packages=(
         build-essential cmake pkg-config clang-format
         # libraries
         libsqlite3-dev libxlsxwriter-dev libhpdf-dev libcurl4-openssl-dev
-        libjson-c-dev libcmocka-dev libssl-dev
+        libjson-c-dev libcmocka-dev libssl-dev libxml2-dev
         # the Korean font embedded in PDF reports
         fonts-nanum
         # tools the tests check outputs with
