@@ -6,4 +6,10 @@
 #ifndef CL_COMMANDS_H
 #define CL_COMMANDS_H
 
+/*
+ * carbonledger intensity fetch|show --db PATH [options]: hourly carbon
+ * intensity from its sources (cmd_intensity.c).
+ */
+int cl_cmd_intensity(int argc, char **argv);
+
 #endif

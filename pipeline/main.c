@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  import meter --db PATH FILE.csv\n"
     "      Store facility meter data (interval_start,interval_end,\n"
     "      facility_kwh,it_kwh) used for PUE.\n"
+    "  intensity fetch|show --db PATH [--source NAME] [--zone ZONE]\n"
+    "      [--from YYYY-MM-DD --to YYYY-MM-DD]\n"
+    "      Store or print hourly carbon intensity with its provenance.\n"
     "\n"
     "Common options:\n"
     "  --templates DIR   policy, factor and text templates (default "
@@ -329,6 +332,7 @@ static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
 } own_commands[] = {
+    {"intensity", cl_cmd_intensity},
     {NULL, NULL},
 };
 
