@@ -12,4 +12,15 @@
  */
 int cl_cmd_intensity(int argc, char **argv);
 
+/*
+ * carbonledger import prometheus --db PATH --url URL --from START --to END
+ * [--step SECONDS]: every node's counters from Prometheus
+ * (cmd_import_prometheus.c); argv[0] is "prometheus".
+ */
+int cl_cmd_import_prometheus(int argc, char **argv);
+
+/* carbonledger merge --into PATH NODE.db...: copied node databases
+   (cmd_merge.c). */
+int cl_cmd_merge(int argc, char **argv);
+
 #endif

@@ -44,6 +44,11 @@ static const char usage_text[] =
     "  import meter --db PATH FILE.csv\n"
     "      Store facility meter data (interval_start,interval_end,\n"
     "      facility_kwh,it_kwh) used for PUE.\n"
+    "  import prometheus --db PATH --url URL --from START --to END\n"
+    "      [--step SECONDS]\n"
+    "      Store every node's collector counters from a Prometheus server.\n"
+    "  merge --into PATH NODE.db...\n"
+    "      Add the samples of copied per-node databases to PATH.\n"
     "  intensity fetch|show --db PATH [--source NAME] [--zone ZONE]\n"
     "      [--from YYYY-MM-DD --to YYYY-MM-DD]\n"
     "      Store or print hourly carbon intensity with its provenance.\n"
@@ -332,6 +337,7 @@ static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
 } own_commands[] = {
+    {"merge", cl_cmd_merge},
     {"intensity", cl_cmd_intensity},
     {NULL, NULL},
 };
@@ -358,6 +364,9 @@ main(int argc, char **argv)
         for (size_t i = 0; own_commands[i].name != NULL; i++)
                 if (strcmp(command, own_commands[i].name) == 0)
                         return own_commands[i].run(argc - 1, argv + 1);
+        if (strcmp(command, "import") == 0 && argc > 2 &&
+            strcmp(argv[2], "prometheus") == 0)
+                return cl_cmd_import_prometheus(argc - 2, argv + 2);
         rc = parse_args(argc - 1, argv + 1, &a);
         if (rc != 0)
                 return rc;
