@@ -343,7 +343,8 @@ cl_cgroup_parse_path(const char *path, char uid[CL_POD_UID_LEN + 1],
 
 /*
  * Parses the unsigned decimal of len bytes at s into *out. Returns false
- * when s is empty, contains a non-digit or overflows 64 bits.
+ * when s is empty, contains a non-digit or exceeds INT64_MAX, the largest
+ * integer SQLite stores.
  */
 static bool
 parse_decimal(const char *s, size_t len, uint64_t *out)
@@ -358,7 +359,7 @@ parse_decimal(const char *s, size_t len, uint64_t *out)
                 if (s[i] < '0' || s[i] > '9')
                         return false;
                 digit = (unsigned)(s[i] - '0');
-                if (v > (UINT64_MAX - digit) / 10)
+                if (v > ((uint64_t)INT64_MAX - digit) / 10)
                         return false;
                 v = v * 10 + digit;
         }

@@ -15,12 +15,14 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +125,7 @@ struct options {
         int once;
         int verbose;
         const char *timestamp;
+        int64_t timestamp_ns;
         const char *metrics_listen;
         const char *source;
         struct cl_sampler_config sampler;
@@ -177,6 +180,51 @@ static const struct option long_options[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
+
+/* Kubernetes node names are DNS subdomains: at most 253 characters. */
+static int
+valid_node_name(const char *name)
+{
+        size_t len = strlen(name);
+
+        if (len == 0 || len > 253)
+                return 0;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)name[i] <= 0x20 || name[i] == 0x7f ||
+                    name[i] == '"')
+                        return 0;
+        return 1;
+}
+
+/*
+ * Takes an exclusive lock on the database file, so that a second collector
+ * on the same file fails instead of storing overlapping intervals. Returns
+ * the descriptor holding the lock, to be closed after the database: closing
+ * any descriptor of the file would drop SQLite's own POSIX locks.
+ */
+static int
+lock_database(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0) {
+                cl_fail_errno(CL_EIO, errno, "open %s for locking", path);
+                return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                if (errno == EWOULDBLOCK)
+                        cl_fail(CL_EINVAL,
+                                "database %s is in use by another "
+                                "carbonledger-collector; run one collector "
+                                "per database",
+                                path);
+                else
+                        cl_fail_errno(CL_EIO, errno, "lock %s", path);
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
 
 /* Returns -1 to exit 2, 1 to exit 0 (help, version), 0 to run. */
 static int
@@ -303,6 +351,12 @@ parse_options(int argc, char **argv, struct options *o)
                       stderr);
                 return -1;
         }
+        if (o->timestamp != NULL &&
+            cl_parse_iso8601(o->timestamp, &o->timestamp_ns) != CL_OK) {
+                fprintf(stderr, "carbonledger-collector: --timestamp: %s\n",
+                        cl_last_error());
+                return -1;
+        }
         if (strcmp(o->source, "local") != 0 &&
             strcmp(o->source, "kepler") != 0) {
                 fprintf(stderr,
@@ -327,6 +381,13 @@ parse_options(int argc, char **argv, struct options *o)
                 if (gethostname(o->host, sizeof(o->host) - 1) != 0)
                         snprintf(o->host, sizeof(o->host), "localhost");
                 c->node_name = o->host;
+        }
+        if (!valid_node_name(c->node_name)) {
+                fprintf(stderr,
+                        "carbonledger-collector: invalid --node-name '%.80s': "
+                        "expected 1 to 253 printable characters\n",
+                        c->node_name);
+                return -1;
         }
         return 0;
 }
@@ -412,7 +473,7 @@ main(int argc, char **argv)
         struct options o;
         sqlite3 *db = NULL;
         int64_t now_ns;
-        int status = 1, parsed;
+        int status = 1, parsed, lock_fd = -1;
 
         cl_log_set_program("carbonledger-collector");
         parsed = parse_options(argc, argv, &o);
@@ -444,21 +505,17 @@ main(int argc, char **argv)
                 cl_error("start_failed", "error=\"%s\"", cl_last_error());
                 goto out;
         }
+        lock_fd = lock_database(o.db_path);
+        if (lock_fd < 0) {
+                cl_error("start_failed", "error=\"%s\"", cl_last_error());
+                goto out;
+        }
         if (cl_sampler_open(&o.sampler, db, &sampler) != CL_OK) {
                 cl_error("start_failed", "error=\"%s\"", cl_last_error());
                 goto out;
         }
         if (o.once) {
-                now_ns = cl_now_ns();
-                if (o.timestamp != NULL &&
-                    cl_parse_iso8601(o.timestamp, &now_ns) != CL_OK) {
-                        fprintf(stderr,
-                                "carbonledger-collector: --timestamp: "
-                                "%s\n",
-                                cl_last_error());
-                        status = 2;
-                        goto out;
-                }
+                now_ns = o.timestamp != NULL ? o.timestamp_ns : cl_now_ns();
                 status = sample_once(sampler, now_ns, 1) == CL_OK ? 0 : 1;
                 goto out;
         }
@@ -468,5 +525,7 @@ out:
         cl_metrics_free(metrics);
         cl_sampler_close(sampler);
         cl_db_close(db);
+        if (lock_fd >= 0)
+                close(lock_fd);
         return status;
 }

@@ -52,8 +52,15 @@ cl_procstat_parse(const char *text, const char *path, struct cl_cpu_times *out)
                 p = end;
         }
         out->total = 0;
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 8; i++) {
+                /* Eight fields below 2^60 cannot overflow the sum. */
+                if (field[i] >= UINT64_C(1) << 60)
+                        return cl_fail(CL_EFORMAT,
+                                       "%s: cpu line field %d out of range: "
+                                       "'%.*s'",
+                                       path, i + 1, (int)line_len, line);
                 out->total += field[i];
+        }
         out->idle = field[3] + field[4];
         return CL_OK;
 }

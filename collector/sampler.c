@@ -44,6 +44,9 @@ struct cl_sampler {
         struct cl_kepler_reading kepler_last;
         int kepler_has_last;
         char kepler_why[512]; /* gap reason of the last Kepler failure */
+        /* Gap reason naming counted zones stored for this node that
+           discovery did not find; "" when none is missing. */
+        char missing_zones[256];
 };
 
 /* The reading of one cycle, before it is compared with the last one. */
@@ -131,6 +134,15 @@ cl_sampler_open(const struct cl_sampler_config *config, sqlite3 *db,
         rc = cl_store_open(db, config->node_name, &s->rapl, &s->store);
         if (rc != CL_OK)
                 goto fail;
+        rc = cl_store_missing_counted(s->store, &s->rapl, s->missing_zones,
+                                      sizeof(s->missing_zones));
+        if (rc != CL_OK)
+                goto fail;
+        if (s->missing_zones[0] != '\0')
+                cl_warn("rapl_zone_missing",
+                        "reason=\"%s\" effect=\"intervals are gaps until the "
+                        "zone is readable again\"",
+                        s->missing_zones);
         rc = cl_store_load_last(s->store, &s->last);
         if (rc != CL_OK)
                 goto fail;
@@ -201,6 +213,8 @@ zone_deltas(struct cl_sampler *s, const struct reading *r, int64_t elapsed_ns,
         *energy_uj = 0;
         if (!r->zones_ok)
                 reason = "a counted RAPL zone could not be read";
+        else if (s->missing_zones[0] != '\0')
+                reason = s->missing_zones;
         for (size_t i = 0; i < s->rapl.n; i++) {
                 const struct cl_rapl_zone *z = &s->rapl.zones[i];
                 const char *zone_reason = NULL;
@@ -544,6 +558,18 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
         memset(&row, 0, sizeof(row));
         memset(&split, 0, sizeof(split));
         memset(&k, 0, sizeof(k));
+        memset(&r, 0, sizeof(r));
+        if (s->last.present && now_ns <= s->last.end_ns) {
+                char now_text[32], last_text[32];
+
+                rc = cl_fail(CL_EINVAL,
+                             "sample time %s is not after the last stored "
+                             "reading at %s; nothing stored",
+                             cl_format_utc(now_ns, now_text, sizeof(now_text)),
+                             cl_format_utc(s->last.end_ns, last_text,
+                                           sizeof(last_text)));
+                goto out;
+        }
         rc = take_reading(s, now_ns, &r);
         if (rc != CL_OK)
                 goto out;

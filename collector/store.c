@@ -53,6 +53,8 @@ find_pod(struct cl_store *store, const char *uid)
 {
         struct pod_entry key;
 
+        if (store->n_pods == 0)
+                return NULL;
         snprintf(key.uid, sizeof(key.uid), "%s", uid);
         return bsearch(&key, store->pods, store->n_pods, sizeof(key),
                        compare_pod_entry);
@@ -516,6 +518,45 @@ cl_store_write(struct cl_store *store, const struct cl_sample_row *row,
                                 cl_last_error());
                 return cl_fail(CL_EDB, "%s", saved);
         }
+        return CL_OK;
+}
+
+cl_err
+cl_store_missing_counted(struct cl_store *store, const struct cl_rapl *rapl,
+                         char *buf, size_t size)
+{
+        sqlite3_stmt *st = NULL;
+        size_t used = 0;
+        cl_err rc;
+
+        buf[0] = '\0';
+        rc = cl_db_prepare(store->db,
+                           "SELECT path, name FROM zone WHERE node_id = ?1 "
+                           "AND counted = 1 ORDER BY path",
+                           &st);
+        if (rc != CL_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, store->node_id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *path = (const char *)sqlite3_column_text(st, 0);
+                const char *name = (const char *)sqlite3_column_text(st, 1);
+                int found = 0;
+
+                for (size_t i = 0; i < rapl->n; i++)
+                        if (strcmp(rapl->zones[i].path, path) == 0 &&
+                            strcmp(rapl->zones[i].name, name) == 0)
+                                found = 1;
+                if (found || used + 1 >= size)
+                        continue;
+                used += (size_t)snprintf(
+                    buf + used, size - used, "%s%s (%s)",
+                    used == 0 ? "counted RAPL zone " : ", ", path, name);
+                if (used >= size)
+                        used = size - 1;
+        }
+        sqlite3_finalize(st);
+        if (used > 0 && used + 1 < size)
+                snprintf(buf + used, size - used, " missing or unreadable");
         return CL_OK;
 }
 

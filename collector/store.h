@@ -96,6 +96,16 @@ cl_err cl_store_write(struct cl_store *store, const struct cl_sample_row *row,
                       const struct cl_pod_name *names,
                       size_t n_names) CL_MUST_CHECK;
 
+/*
+ * Writes into buf a gap reason naming the counted zones stored for this
+ * node that rapl lacks (unreadable or gone since an earlier run), or ""
+ * when every stored counted zone was discovered. Energy measured without
+ * one of them would be too low.
+ */
+cl_err cl_store_missing_counted(struct cl_store *store,
+                                const struct cl_rapl *rapl, char *buf,
+                                size_t size) CL_MUST_CHECK;
+
 /* Returns 1 when the pod uid is stored with its namespace and name. */
 int cl_store_pod_named(struct cl_store *store, const char *uid);
 

@@ -9,6 +9,22 @@
 
 static _Thread_local char last_message[1024];
 
+/*
+ * Makes msg safe inside a quoted key=value log field: control characters
+ * (a newline from file content would forge a log line) become spaces and
+ * double quotes become single quotes.
+ */
+static void
+sanitise(char *msg)
+{
+        for (char *p = msg; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+                else if (*p == '"')
+                        *p = '\'';
+        }
+}
+
 const char *
 cl_strerror(cl_err code)
 {
@@ -41,29 +57,39 @@ cl_strerror(cl_err code)
         return "unknown error";
 }
 
+/*
+ * Arguments may include cl_last_error() itself, so the message is formatted
+ * into a scratch buffer and copied.
+ */
 cl_err
 cl_fail(cl_err code, const char *fmt, ...)
 {
+        char scratch[sizeof(last_message)];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(last_message, sizeof(last_message), fmt, ap);
+        vsnprintf(scratch, sizeof(scratch), fmt, ap);
         va_end(ap);
+        sanitise(scratch);
+        memcpy(last_message, scratch, sizeof(last_message));
         return code;
 }
 
 cl_err
 cl_fail_errno(cl_err code, int errnum, const char *fmt, ...)
 {
+        char scratch[sizeof(last_message)];
         va_list ap;
         size_t used;
 
         va_start(ap, fmt);
-        vsnprintf(last_message, sizeof(last_message), fmt, ap);
+        vsnprintf(scratch, sizeof(scratch), fmt, ap);
         va_end(ap);
-        used = strlen(last_message);
-        snprintf(last_message + used, sizeof(last_message) - used, ": %s",
+        used = strlen(scratch);
+        snprintf(scratch + used, sizeof(scratch) - used, ": %s",
                  strerror(errnum));
+        sanitise(scratch);
+        memcpy(last_message, scratch, sizeof(last_message));
         return code;
 }
 

@@ -41,14 +41,20 @@ cl_read_file(const char *path, size_t max_bytes, char **out, size_t *len)
 {
         size_t cap = 4096, used = 0;
         char *buf = NULL, *grown;
+        struct stat st;
         cl_err rc = CL_OK;
         ssize_t n;
         int fd;
 
         *out = NULL;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return cl_fail_errno(CL_EIO, errno, "open %s", path);
+        /* A FIFO or device would block or never end. */
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return cl_fail(CL_EIO, "%s is not a regular file", path);
+        }
         buf = malloc(cap);
         if (buf == NULL) {
                 rc = cl_fail(CL_ENOMEM, "read %s: out of memory", path);

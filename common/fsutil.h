@@ -21,7 +21,8 @@ cl_err cl_read_small(const char *path, char *buf, size_t size) CL_MUST_CHECK;
 /*
  * Reads the whole of path into a new buffer with a terminating NUL. On
  * success *out is owned by the caller (free()) and *len is the byte count
- * without the NUL. Files larger than max_bytes fail with CL_EFORMAT.
+ * without the NUL. Files larger than max_bytes fail with CL_EFORMAT, and
+ * anything but a regular file with CL_EIO.
  */
 cl_err cl_read_file(const char *path, size_t max_bytes, char **out,
                     size_t *len) CL_MUST_CHECK;

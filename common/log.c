@@ -73,6 +73,10 @@ cl_log(enum cl_log_level level, const char *event, const char *fmt, ...)
                 va_end(ap);
         }
         used = strlen(line);
+        /* One event is one line, whatever the fields contained. */
+        for (size_t i = 0; i < used; i++)
+                if ((unsigned char)line[i] < 0x20)
+                        line[i] = ' ';
         if (used + 1 >= sizeof(line))
                 used = sizeof(line) - 2;
         line[used] = '\n';

@@ -85,6 +85,7 @@ static int
 parse_ymd(const char *p, int *year, int *month, int *day)
 {
         if (parse_digits(p, 4, year) != 0 || p[4] != '-' ||
+            *year < CL_MIN_YEAR || *year > CL_MAX_YEAR ||
             parse_digits(p + 5, 2, month) != 0 || p[7] != '-' ||
             parse_digits(p + 8, 2, day) != 0)
                 return -1;
@@ -99,7 +100,9 @@ cl_parse_date(const char *text, int *year, int *month, int *day)
 {
         if (strlen(text) != 10 || parse_ymd(text, year, month, day) != 0)
                 return cl_fail(CL_EINVAL,
-                               "invalid date '%s': expected YYYY-MM-DD", text);
+                               "invalid date '%s': expected YYYY-MM-DD "
+                               "from %d to %d",
+                               text, CL_MIN_YEAR, CL_MAX_YEAR);
         return CL_OK;
 }
 
@@ -168,8 +171,8 @@ cl_parse_iso8601(const char *text, int64_t *out_ns)
 bad:
         return cl_fail(CL_EINVAL,
                        "invalid time '%s': expected ISO 8601 such as "
-                       "2025-10-23T02:00:00+09:00",
-                       text);
+                       "2025-10-23T02:00:00+09:00, years %d to %d",
+                       text, CL_MIN_YEAR, CL_MAX_YEAR);
 }
 
 static const char *

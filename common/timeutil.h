@@ -16,6 +16,13 @@
 /* Offset of KST from UTC, in nanoseconds. */
 #define CL_KST_OFFSET_NS (INT64_C(9) * CL_NS_PER_HOUR)
 
+/*
+ * Years the parsers accept: int64 nanoseconds since 1970 reach 2262, and
+ * no sample predates the Unix epoch.
+ */
+#define CL_MIN_YEAR 1970
+#define CL_MAX_YEAR 2200
+
 /* Returns the wall-clock time in ns since the epoch. */
 int64_t cl_now_ns(void);
 

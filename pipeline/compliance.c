@@ -79,11 +79,21 @@ pue_check(struct cl_check *c, const struct cl_report_model *m)
         c->value = m->pue;
         if (m->pue_method != CL_METHOD_MEASURED) {
                 c->result = CL_STATUS_NOT_ASSESSED;
-                snprintf(c->reason, sizeof(c->reason),
-                         "PUE %.2f is declared by the policy, not measured: "
-                         "no facility meter data for the period, so it is "
-                         "not compared with the target of %.2f.",
-                         c->value, c->target);
+                if (m->meter_intervals > 0)
+                        snprintf(c->reason, sizeof(c->reason),
+                                 "PUE %.2f is declared by the policy: meter "
+                                 "data covers %.2f %% of the period, below "
+                                 "the required %.1f %%, so it is not "
+                                 "compared with the target of %.2f.",
+                                 c->value, m->meter_coverage * 100.0,
+                                 m->coverage_threshold * 100.0, c->target);
+                else
+                        snprintf(c->reason, sizeof(c->reason),
+                                 "PUE %.2f is declared by the policy, not "
+                                 "measured: no facility meter data for the "
+                                 "period, so it is not compared with the "
+                                 "target of %.2f.",
+                                 c->value, c->target);
                 return;
         }
         c->result = c->value <= c->target ? CL_STATUS_COMPLIANT

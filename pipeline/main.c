@@ -304,7 +304,7 @@ static int
 cmd_import(const struct args *a)
 {
         sqlite3 *db = NULL;
-        int rows = 0;
+        int rows = 0, replaced = 0;
         cl_err rc;
 
         if (a->n_rest < 1 || strcmp(a->rest[0], "meter") != 0)
@@ -316,7 +316,7 @@ cmd_import(const struct args *a)
                 return usage_error("import meter needs one FILE.csv%s", "");
         rc = cl_db_open(a->db, CL_DB_WRITE, &db);
         if (rc == CL_OK)
-                rc = cl_meter_import(db, a->rest[1], &rows);
+                rc = cl_meter_import(db, a->rest[1], &rows, &replaced);
         cl_db_close(db);
         if (rc != CL_OK) {
                 fprintf(stderr,
@@ -325,7 +325,11 @@ cmd_import(const struct args *a)
                         cl_last_error());
                 return 1;
         }
-        printf("imported %d meter intervals from %s\n", rows, a->rest[1]);
+        printf("imported %d meter intervals from %s", rows, a->rest[1]);
+        if (replaced > 0)
+                printf(" (%d replaced stored intervals of the same times)",
+                       replaced);
+        printf("\n");
         return 0;
 }
 

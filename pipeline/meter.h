@@ -17,14 +17,18 @@
 /*
  * Imports csv_path into db in one transaction: every row is checked first
  * and a bad row fails the whole import with CL_EFORMAT naming the file,
- * the line and the reason, so nothing is stored. A row for an interval
- * already stored replaces it. *rows is the number of rows imported.
+ * the line and the reason, so nothing is stored. Rows are rejected when
+ * implausible (PUE above 10, it_kwh 0, above 1 GW, longer than 31 days)
+ * or when their intervals overlap each other or a stored interval; a row
+ * for exactly a stored interval replaces it. *rows is the number of rows
+ * imported, *replaced how many of them replaced stored intervals.
  */
-cl_err cl_meter_import(sqlite3 *db, const char *csv_path,
-                       int *rows) CL_MUST_CHECK;
+cl_err cl_meter_import(sqlite3 *db, const char *csv_path, int *rows,
+                       int *replaced) CL_MUST_CHECK;
 
 struct cl_meter_totals {
         int intervals;       /* meter intervals overlapping the period */
+        int64_t covered_ns;  /* time of the period they cover */
         double facility_kwh; /* pro rata by overlap */
         double it_kwh;
 };

@@ -24,6 +24,13 @@ parse_json_file(const char *path, json_object **out)
         rc = cl_read_file(path, 1 << 20, &text, &len);
         if (rc != CL_OK)
                 return rc;
+        if (len == 0) {
+                free(text);
+                return cl_fail(CL_EFORMAT,
+                               "%s: empty file, expected a JSON "
+                               "object",
+                               path);
+        }
         tok = json_tokener_new();
         if (tok == NULL) {
                 free(text);
@@ -54,11 +61,54 @@ parse_json_file(const char *path, json_object **out)
         return rc;
 }
 
-static cl_err
-get_string(json_object *obj, const char *key, const char *path, char *buf,
-           size_t size)
+/* Returns 1 when the len bytes at s are well-formed UTF-8 without NUL. */
+static int
+valid_utf8(const unsigned char *s, size_t len)
 {
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned c = s[i];
+                size_t extra;
+                unsigned cp;
+
+                if (c == 0)
+                        return 0;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        extra = 1, cp = c & 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        extra = 2, cp = c & 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        extra = 3, cp = c & 0x07;
+                else
+                        return 0;
+                if (i + extra >= len)
+                        return 0;
+                for (size_t k = 1; k <= extra; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return 0;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if ((extra == 2 && cp < 0x800) ||
+                    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return 0;
+                i += extra + 1;
+        }
+        return 1;
+}
+
+static cl_err
+get_string(json_object *obj, const char *section, const char *key,
+           const char *path, char *buf, size_t size)
+{
+        const char *dot = section[0] != '\0' ? "." : "";
         json_object *v;
+        size_t len;
 
         if (!json_object_object_get_ex(obj, key, &v))
                 return CL_OK;
@@ -67,11 +117,18 @@ get_string(json_object *obj, const char *key, const char *path, char *buf,
                 return CL_OK;
         }
         if (!json_object_is_type(v, json_type_string))
-                return cl_fail(CL_EFORMAT, "%s: '%s' must be a string", path,
-                               key);
-        if ((size_t)json_object_get_string_len(v) >= size)
-                return cl_fail(CL_EFORMAT, "%s: '%s' is longer than %zu bytes",
-                               path, key, size - 1);
+                return cl_fail(CL_EFORMAT, "%s: '%s%s%s' must be a string",
+                               path, section, dot, key);
+        len = (size_t)json_object_get_string_len(v);
+        if (len >= size)
+                return cl_fail(CL_EFORMAT,
+                               "%s: '%s%s%s' is longer than %zu bytes", path,
+                               section, dot, key, size - 1);
+        if (!valid_utf8((const unsigned char *)json_object_get_string(v), len))
+                return cl_fail(CL_EFORMAT,
+                               "%s: '%s%s%s' is not valid UTF-8 or holds a "
+                               "NUL character",
+                               path, section, dot, key);
         snprintf(buf, size, "%s", json_object_get_string(v));
         return CL_OK;
 }
@@ -84,21 +141,23 @@ is_number(json_object *v)
 }
 
 static cl_err
-get_number(json_object *obj, const char *key, const char *path, double min,
-           double max, double *out)
+get_number(json_object *obj, const char *section, const char *key,
+           const char *path, double min, double max, double *out)
 {
+        const char *dot = section[0] != '\0' ? "." : "";
         json_object *v;
         double d;
 
         if (!json_object_object_get_ex(obj, key, &v))
                 return CL_OK;
         if (!is_number(v))
-                return cl_fail(CL_EFORMAT, "%s: '%s' must be a number", path,
-                               key);
+                return cl_fail(CL_EFORMAT, "%s: '%s%s%s' must be a number",
+                               path, section, dot, key);
         d = json_object_get_double(v);
         if (!isfinite(d) || d < min || d > max)
-                return cl_fail(CL_EFORMAT, "%s: '%s' is %g, expected %g to %g",
-                               path, key, d, min, max);
+                return cl_fail(CL_EFORMAT,
+                               "%s: '%s%s%s' is %g, expected %g to %g", path,
+                               section, dot, key, d, min, max);
         *out = d;
         return CL_OK;
 }
@@ -138,6 +197,8 @@ get_section(json_object *root, const char *key, const char *path,
 static cl_err
 check_budget_map(json_object *map, const char *path, const char *key)
 {
+        int pods = strcmp(key, "pods") == 0;
+
         if (map == NULL)
                 return CL_OK;
         if (!json_object_is_type(map, json_type_object))
@@ -146,6 +207,12 @@ check_budget_map(json_object *map, const char *path, const char *key)
                                path, key);
         json_object_object_foreach(map, name, value)
         {
+                if (pods && (strchr(name, '/') == NULL || name[0] == '/'))
+                        return cl_fail(CL_EFORMAT,
+                                       "%s: pod budget key "
+                                       "'budgets_g_per_hour.pods.%s' must be "
+                                       "'namespace/pod'",
+                                       path, name);
                 if (!is_number(value) || json_object_get_double(value) < 0)
                         return cl_fail(CL_EFORMAT,
                                        "%s: budget 'budgets_g_per_hour.%s.%s' "
@@ -218,12 +285,13 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
 
         rc = check_keys(doc, path, "", top);
         if (rc == CL_OK)
-                rc = get_string(doc, "name", path, p->name, sizeof(p->name));
+                rc =
+                    get_string(doc, "", "name", path, p->name, sizeof(p->name));
         if (rc == CL_OK)
-                rc = get_string(doc, "organisation", path, p->organisation,
+                rc = get_string(doc, "", "organisation", path, p->organisation,
                                 sizeof(p->organisation));
         if (rc == CL_OK)
-                rc = get_number(doc, "coverage_threshold", path, 0.0, 1.0,
+                rc = get_number(doc, "", "coverage_threshold", path, 0.0, 1.0,
                                 &p->coverage_threshold);
         if (rc == CL_OK)
                 rc = get_section(doc, "emission_factor", path, &s);
@@ -232,15 +300,16 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
 
                 rc = check_keys(s, path, "emission_factor", factor_keys);
                 if (rc == CL_OK)
-                        rc = get_string(s, "source", path, source,
-                                        sizeof(source));
+                        rc = get_string(s, "emission_factor", "source", path,
+                                        source, sizeof(source));
                 if (rc == CL_OK && strcmp(source, "gir") != 0)
                         rc = cl_fail(CL_EFORMAT,
                                      "%s: 'emission_factor.source' is '%s'; "
                                      "the supported source is 'gir'",
                                      path, source);
                 if (rc == CL_OK)
-                        rc = get_string(s, "notice", path, p->factor_notice,
+                        rc = get_string(s, "emission_factor", "notice", path,
+                                        p->factor_notice,
                                         sizeof(p->factor_notice));
         }
         if (rc == CL_OK)
@@ -248,10 +317,11 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
         if (rc == CL_OK && s != NULL) {
                 rc = check_keys(s, path, "grid_reference", grid_keys);
                 if (rc == CL_OK)
-                        rc = get_number(s, "g_per_kwh", path, 0.0, 5000.0,
+                        rc = get_number(s, "grid_reference", "g_per_kwh", path,
+                                        0.0, 5000.0,
                                         &p->grid_reference_g_per_kwh);
                 if (rc == CL_OK)
-                        rc = get_string(s, "origin", path,
+                        rc = get_string(s, "grid_reference", "origin", path,
                                         p->grid_reference_origin,
                                         sizeof(p->grid_reference_origin));
         }
@@ -260,17 +330,17 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
         if (rc == CL_OK && s != NULL) {
                 rc = check_keys(s, path, "pue", pue_keys);
                 if (rc == CL_OK)
-                        rc = get_number(s, "target", path, 1.0, 10.0,
+                        rc = get_number(s, "pue", "target", path, 1.0, 10.0,
                                         &p->pue_target);
                 if (rc == CL_OK)
-                        rc = get_number(s, "declared", path, 1.0, 10.0,
+                        rc = get_number(s, "pue", "declared", path, 1.0, 10.0,
                                         &p->pue_declared);
                 if (rc == CL_OK)
-                        rc = get_string(s, "target_origin", path,
+                        rc = get_string(s, "pue", "target_origin", path,
                                         p->pue_target_origin,
                                         sizeof(p->pue_target_origin));
                 if (rc == CL_OK)
-                        rc = get_string(s, "declared_origin", path,
+                        rc = get_string(s, "pue", "declared_origin", path,
                                         p->pue_declared_origin,
                                         sizeof(p->pue_declared_origin));
         }
@@ -397,8 +467,8 @@ cl_factor_select(const char *template_dir, int year, const char *notice,
                 int from, to, match;
 
                 if (!json_object_is_type(e, json_type_object) ||
-                    get_string(e, "notice", path, name, sizeof(name)) !=
-                        CL_OK ||
+                    get_string(e, "factors", "notice", path, name,
+                               sizeof(name)) != CL_OK ||
                     !json_object_object_get_ex(e, "t_per_mwh", &v) ||
                     !is_number(v) || json_object_get_double(v) <= 0) {
                         rc = cl_fail(CL_EFORMAT,
@@ -415,7 +485,7 @@ cl_factor_select(const char *template_dir, int year, const char *notice,
                         continue;
                 snprintf(out->notice, sizeof(out->notice), "%s", name);
                 out->t_per_mwh = json_object_get_double(v);
-                get_string(e, "statistics", path, out->statistics,
+                get_string(e, "factors", "statistics", path, out->statistics,
                            sizeof(out->statistics));
                 out->confirmed =
                     !json_object_object_get_ex(e, "confirmed", &v) ||

@@ -36,6 +36,8 @@ struct run_files {
         char final[FILE_COUNT][PATH_MAX];
         char tmp[FILE_COUNT][PATH_MAX];
         char unsigned_pdf[PATH_MAX];
+        char backup[FILE_COUNT][PATH_MAX + 16];
+        int has_backup[FILE_COUNT];
         int renamed[FILE_COUNT];
 };
 
@@ -117,12 +119,16 @@ cl_build_period_model(sqlite3 *db, const struct cl_policy *policy,
         rc = cl_meter_totals(db, start_ns, end_ns, &meter);
         if (rc != CL_OK)
                 return rc;
-        if (meter.intervals > 0 && meter.it_kwh > 0) {
+        m->meter_coverage =
+            (double)meter.covered_ns / (double)(end_ns - start_ns);
+        m->meter_facility_kwh = meter.facility_kwh;
+        m->meter_it_kwh = meter.it_kwh;
+        m->meter_intervals = meter.intervals;
+        /* Meter data for part of the period is no PUE of the period. */
+        if (meter.intervals > 0 && meter.it_kwh > 0 &&
+            m->meter_coverage + 1e-12 >= policy->coverage_threshold) {
                 m->pue = meter.facility_kwh / meter.it_kwh;
                 m->pue_method = CL_METHOD_MEASURED;
-                m->meter_facility_kwh = meter.facility_kwh;
-                m->meter_it_kwh = meter.it_kwh;
-                m->meter_intervals = meter.intervals;
         } else {
                 m->pue = policy->pue_declared;
                 m->pue_method = CL_METHOD_DECLARED;
@@ -181,8 +187,11 @@ prepare_files(const char *out_dir, const char *date, struct run_files *f)
 static void
 remove_temporaries(const struct run_files *f)
 {
-        for (int i = 0; i < FILE_COUNT; i++)
+        for (int i = 0; i < FILE_COUNT; i++) {
                 unlink(f->tmp[i]);
+                if (f->has_backup[i])
+                        unlink(f->backup[i]);
+        }
         unlink(f->unsigned_pdf);
 }
 
@@ -269,13 +278,64 @@ base_name(const char *path)
         return slash != NULL ? slash + 1 : path;
 }
 
-/* Records the files in the ledger and renames them, all or nothing. */
+/*
+ * Keeps the files of an earlier run under backup names (hard links), so a
+ * failed publish can put them back.
+ */
+static cl_err
+backup_previous(struct run_files *f)
+{
+        for (int i = 0; i < FILE_COUNT; i++) {
+                if (snprintf(f->backup[i], sizeof(f->backup[i]), "%s.previous",
+                             f->tmp[i]) >= (int)sizeof(f->backup[i]))
+                        return cl_fail(CL_EINVAL, "path too long: %s",
+                                       f->tmp[i]);
+                unlink(f->backup[i]);
+                if (link(f->final[i], f->backup[i]) == 0)
+                        f->has_backup[i] = 1;
+                else if (errno != ENOENT)
+                        return cl_fail_errno(CL_EIO, errno,
+                                             "keep the earlier report %s",
+                                             f->final[i]);
+        }
+        return CL_OK;
+}
+
+/* Puts back what a failed publish replaced or added. */
+static void
+restore_previous(struct run_files *f)
+{
+        for (int i = 0; i < FILE_COUNT; i++) {
+                if (!f->renamed[i])
+                        continue;
+                if (f->has_backup[i]) {
+                        if (rename(f->backup[i], f->final[i]) != 0) {
+                                cl_error("restore_failed",
+                                         "file=%s backup=%s error=\"%s\"",
+                                         f->final[i], f->backup[i],
+                                         strerror(errno));
+                                /* Keep the backup for the operator. */
+                                f->has_backup[i] = 0;
+                        }
+                } else {
+                        unlink(f->final[i]);
+                }
+        }
+}
+
+/*
+ * Records the files in the ledger and renames them, all or nothing: on
+ * failure the ledger rolls back and an earlier run's reports of the same
+ * day are restored.
+ */
 static cl_err
 publish(sqlite3 *db, const struct cl_report_model *m, struct run_files *f)
 {
         cl_err rc;
 
-        rc = cl_db_exec(db, "BEGIN IMMEDIATE");
+        rc = backup_previous(f);
+        if (rc == CL_OK)
+                rc = cl_db_exec(db, "BEGIN IMMEDIATE");
         if (rc != CL_OK)
                 return rc;
         for (int i = 0; rc == CL_OK && i < FILE_COUNT; i++)
@@ -290,9 +350,7 @@ publish(sqlite3 *db, const struct cl_report_model *m, struct run_files *f)
                 rc = cl_db_exec(db, "COMMIT");
         if (rc != CL_OK) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-                for (int i = 0; i < FILE_COUNT; i++)
-                        if (f->renamed[i])
-                                unlink(f->final[i]);
+                restore_previous(f);
         }
         return rc;
 }

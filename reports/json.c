@@ -185,10 +185,11 @@ context_to_json(const struct cl_report_model *m, json_object *doc)
 
         put_double(pue, "value", m->pue);
         put_string(pue, "method", cl_method_name(m->pue_method));
-        if (m->pue_method == CL_METHOD_MEASURED) {
+        if (m->meter_intervals > 0) {
                 put_double(pue, "facility_kwh", m->meter_facility_kwh);
                 put_double(pue, "it_kwh", m->meter_it_kwh);
                 put_int(pue, "meter_intervals", m->meter_intervals);
+                put_double(pue, "meter_coverage", m->meter_coverage);
         }
         put_double(pue, "target", m->pue_target);
         put_string(pue, "target_origin", m->pue_target_origin);

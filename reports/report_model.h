@@ -134,6 +134,7 @@ struct cl_report_model {
         double meter_facility_kwh; /* sums over the period, when measured */
         double meter_it_kwh;
         int meter_intervals;
+        double meter_coverage; /* share of the period metered, 0..1 */
         double pue_target;
         char pue_target_origin[256];
 

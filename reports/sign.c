@@ -115,6 +115,18 @@ load_key(const char *path, EVP_PKEY **out)
                                "EC",
                                path, OBJ_nid2sn(type));
         }
+        /* Below 112-bit security (RSA 2048, EC P-256) is no audit seal. */
+        if ((type == EVP_PKEY_RSA && EVP_PKEY_get_bits(*out) < 2048) ||
+            (type == EVP_PKEY_EC && EVP_PKEY_get_bits(*out) < 256)) {
+                int bits = EVP_PKEY_get_bits(*out);
+
+                EVP_PKEY_free(*out);
+                *out = NULL;
+                return cl_fail(CL_ECRYPTO,
+                               "%s: %d-bit %s key is too weak; use RSA of at "
+                               "least 2048 bits or EC of at least 256",
+                               path, bits, OBJ_nid2sn(type));
+        }
         return CL_OK;
 }
 
@@ -185,6 +197,35 @@ cl_signer_free(struct cl_signer *signer)
         free(signer);
 }
 
+/* Rejects a certificate that has expired or is not valid yet. */
+static cl_err
+check_validity(X509 *cert, const char *path)
+{
+        const ASN1_TIME *from = X509_get0_notBefore(cert);
+        const ASN1_TIME *until = X509_get0_notAfter(cert);
+        char when[64] = "";
+        BIO *b;
+
+        if (X509_cmp_current_time(from) < 0 && X509_cmp_current_time(until) > 0)
+                return CL_OK;
+        b = BIO_new(BIO_s_mem());
+        if (b != NULL) {
+                int n;
+
+                ASN1_TIME_print(b, X509_cmp_current_time(from) >= 0 ? from
+                                                                    : until);
+                n = BIO_read(b, when, (int)sizeof(when) - 1);
+                when[n > 0 ? n : 0] = '\0';
+                BIO_free(b);
+        }
+        if (X509_cmp_current_time(from) >= 0)
+                return cl_fail(CL_ECRYPTO,
+                               "certificate in %s is not valid before %s", path,
+                               when);
+        return cl_fail(CL_ECRYPTO, "certificate in %s expired on %s", path,
+                       when);
+}
+
 cl_err
 cl_signer_load(const char *key_path, const char *cert_path,
                struct cl_signer **out)
@@ -212,6 +253,9 @@ cl_signer_load(const char *key_path, const char *cert_path,
                                     key_path, cert_path);
                 goto out;
         }
+        rc = check_validity(s->cert, cert_path);
+        if (rc != CL_OK)
+                goto out;
         cl_name_oneline(X509_get_subject_name(s->cert), s->subject,
                         sizeof(s->subject));
         *out = s;

@@ -65,6 +65,23 @@ read_user_version(sqlite3 *db, const char *path, int *out)
         return rc;
 }
 
+/* Returns 1 when a database without a schema version has tables. */
+static int
+has_foreign_tables(sqlite3 *db)
+{
+        sqlite3_stmt *st;
+        int found = 0;
+
+        if (sqlite3_prepare_v2(db,
+                               "SELECT 1 FROM sqlite_master WHERE type = "
+                               "'table' LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return 0;
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        return found;
+}
+
 static cl_err
 migrate(sqlite3 *db, const char *path)
 {
@@ -132,8 +149,20 @@ cl_db_open(const char *path, enum cl_db_mode mode, sqlite3 **out)
         /* Reading the schema proves the file is a database at all. */
         rc = read_user_version(db, path, &version);
         if (rc != CL_OK) {
-                rc = cl_fail(CL_EDB, "%s is not a carbonledger database: %s",
-                             path, sqlite3_errmsg(db));
+                if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
+                        rc = cl_fail(CL_EDB,
+                                     "%s is not a carbonledger database: %s",
+                                     path, sqlite3_errmsg(db));
+                else
+                        rc = cl_fail(CL_EDB, "cannot read database %s: %s",
+                                     path, sqlite3_errmsg(db));
+                goto fail;
+        }
+        if (version == 0 && has_foreign_tables(db)) {
+                rc = cl_fail(CL_EDB,
+                             "%s holds another program's tables and no "
+                             "carbonledger schema; use a new file",
+                             path);
                 goto fail;
         }
         if (mode == CL_DB_READONLY) {
@@ -146,11 +175,13 @@ cl_db_open(const char *path, enum cl_db_mode mode, sqlite3 **out)
                 }
         } else {
                 rc = cl_db_exec(db, "PRAGMA journal_mode = WAL");
-                if (rc != CL_OK)
+                if (rc == CL_OK)
+                        rc = cl_db_exec(db, "PRAGMA synchronous = NORMAL");
+                if (rc != CL_OK) {
+                        rc = cl_fail(rc, "database %s: %s", path,
+                                     cl_last_error());
                         goto fail;
-                rc = cl_db_exec(db, "PRAGMA synchronous = NORMAL");
-                if (rc != CL_OK)
-                        goto fail;
+                }
                 rc = migrate(db, path);
                 if (rc != CL_OK)
                         goto fail;

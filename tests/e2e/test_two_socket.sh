@@ -95,8 +95,8 @@ pass "wrap-corrected delta stored beside the raw counter"
 # Facility meter: PUE = (200 + 360) / (100 + 300) = 1.40.
 cat >"$WORK/meter.csv" <<'CSV'
 interval_start,interval_end,facility_kwh,it_kwh
-2026-03-10T09:00:00+09:00,2026-03-10T10:00:00+09:00,200,100
-2026-03-10T10:00:00+09:00,2026-03-10T11:00:00+09:00,360,300
+2026-03-10T00:00:00+09:00,2026-03-10T12:00:00+09:00,200,100
+2026-03-10T12:00:00+09:00,2026-03-11T00:00:00+09:00,360,300
 CSV
 expect_status 0 "$CARBONLEDGER" import meter --db "$DB" "$WORK/meter.csv"
 

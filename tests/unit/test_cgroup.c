@@ -459,11 +459,16 @@ test_parse_cpu_stat_good(void **state)
                          CL_OK);
         assert_int_equal(usage, 42);
 
+        /* INT64_MAX is the largest value SQLite stores; above is an error. */
         assert_int_equal(cl_cgroup_parse_cpu_stat("usage_usec "
-                                                  "18446744073709551615\n",
+                                                  "9223372036854775807\n",
                                                   "x/cpu.stat", &usage),
                          CL_OK);
-        assert_true(usage == UINT64_MAX);
+        assert_int_equal(usage, INT64_MAX);
+        assert_int_equal(cl_cgroup_parse_cpu_stat("usage_usec "
+                                                  "9223372036854775808\n",
+                                                  "x/cpu.stat", &usage),
+                         CL_EFORMAT);
 }
 
 struct bad_stat_case {

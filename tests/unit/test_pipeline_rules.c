@@ -76,11 +76,11 @@ pue_is_ratio_of_sums(void **state)
         struct fixture *f = *state;
         struct cl_meter_totals t;
         char path[PATH_MAX];
-        int rows;
+        int rows, replaced;
 
         test_write(f->dir, "m.csv", good_csv);
         snprintf(path, sizeof(path), "%s/m.csv", f->dir);
-        assert_int_equal(cl_meter_import(f->db, path, &rows), CL_OK);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced), CL_OK);
         assert_int_equal(rows, 2);
         assert_int_equal(cl_meter_totals(f->db,
                                          cl_kst_day_start_ns(2025, 10, 23),
@@ -89,8 +89,10 @@ pue_is_ratio_of_sums(void **state)
         assert_int_equal(t.intervals, 2);
         assert_true(fabs(t.facility_kwh / t.it_kwh - 1.40) < 1e-12);
         assert_true(fabs(t.facility_kwh - 560.0) < 1e-9);
+        assert_int_equal(replaced, 0);
         /* Importing the same file again replaces, not duplicates. */
-        assert_int_equal(cl_meter_import(f->db, path, &rows), CL_OK);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced), CL_OK);
+        assert_int_equal(replaced, 2);
         assert_int_equal(meter_rows(f), 2);
 }
 
@@ -100,14 +102,14 @@ meter_partial_overlap_pro_rata(void **state)
         struct fixture *f = *state;
         struct cl_meter_totals t;
         char path[PATH_MAX];
-        int rows;
+        int rows, replaced;
 
         test_write(f->dir, "m.csv",
                    "interval_start,interval_end,facility_kwh,it_kwh\n"
                    "2025-10-23T23:30:00+09:00,2025-10-24T00:30:00+09:00,"
                    "100,80\n");
         snprintf(path, sizeof(path), "%s/m.csv", f->dir);
-        assert_int_equal(cl_meter_import(f->db, path, &rows), CL_OK);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced), CL_OK);
         assert_int_equal(cl_meter_totals(f->db,
                                          cl_kst_day_start_ns(2025, 10, 23),
                                          cl_kst_day_start_ns(2025, 10, 24), &t),
@@ -124,7 +126,7 @@ meter_bad_rows_store_nothing(void **state)
                 const char *message;
         } cases[] = {
             {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,abc,1\n",
-             ":3: facility_kwh 'abc' is not a number"},
+             ":3: facility_kwh 'abc' is not a decimal number"},
             {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,1\n",
              ":3: expected 4 columns"},
             {"2025-10-23T01:00:00+09:00,2025-10-23T00:00:00+09:00,2,1\n",
@@ -135,10 +137,23 @@ meter_bad_rows_store_nothing(void **state)
              "is below it_kwh"},
             {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,2,-1\n",
              "negative"},
+            {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,1e300,"
+             "1e-300\n",
+             "not a plausible PUE"},
+            {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,4,0\n",
+             "it_kwh is 0"},
+            {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,0x10,1\n",
+             "not a decimal number"},
+            {"2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,2e9,1e9\n",
+             "not a plausible site"},
+            {"2020-01-01T00:00:00+09:00,2030-01-01T00:00:00+09:00,2,1\n",
+             "longer than 31 days"},
+            {"2025-10-22T00:30:00Z,2025-10-22T01:30:00Z,2,1\n",
+             "overlaps the one on line 2"},
         };
         struct fixture *f = *state;
         char path[PATH_MAX], text[512];
-        int rows = 7;
+        int rows = 7, replaced = 7;
 
         snprintf(path, sizeof(path), "%s/bad.csv", f->dir);
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -147,16 +162,58 @@ meter_bad_rows_store_nothing(void **state)
                          "2025-10-22T00:00:00Z,2025-10-22T01:00:00Z,2,1\n%s",
                          cases[i].body);
                 test_write(f->dir, "bad.csv", text);
-                assert_int_equal(cl_meter_import(f->db, path, &rows),
+                assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced),
                                  CL_EFORMAT);
                 assert_int_equal(rows, 0);
                 assert_non_null(strstr(cl_last_error(), "bad.csv"));
-                assert_non_null(strstr(cl_last_error(), cases[i].message));
+                if (strstr(cl_last_error(), cases[i].message) == NULL)
+                        fail_msg("case %zu: '%s' lacks '%s'", i,
+                                 cl_last_error(), cases[i].message);
                 assert_int_equal(meter_rows(f), 0);
         }
         test_write(f->dir, "bad.csv", "start,end,f,i\n");
-        assert_int_equal(cl_meter_import(f->db, path, &rows), CL_EFORMAT);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced),
+                         CL_EFORMAT);
         assert_non_null(strstr(cl_last_error(), "header"));
+}
+
+static void
+meter_overlap_with_stored(void **state)
+{
+        struct fixture *f = *state;
+        char path[PATH_MAX];
+        int rows, replaced;
+
+        test_write(f->dir, "m.csv", good_csv);
+        snprintf(path, sizeof(path), "%s/m.csv", f->dir);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced), CL_OK);
+        test_write(f->dir, "late.csv",
+                   "interval_start,interval_end,facility_kwh,it_kwh\n"
+                   "2025-10-23T00:30:00+09:00,2025-10-23T00:45:00+09:00,"
+                   "10,5\n");
+        snprintf(path, sizeof(path), "%s/late.csv", f->dir);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced),
+                         CL_EFORMAT);
+        assert_non_null(strstr(cl_last_error(), "late.csv:2"));
+        assert_non_null(strstr(cl_last_error(), "overlaps the stored"));
+        assert_int_equal(meter_rows(f), 2);
+}
+
+static void
+meter_header_with_bom(void **state)
+{
+        struct fixture *f = *state;
+        char path[PATH_MAX];
+        int rows, replaced;
+
+        test_write(f->dir, "bom.csv",
+                   "\xef\xbb\xbfinterval_start,interval_end,facility_kwh,"
+                   "it_kwh\r\n"
+                   "2025-10-23T00:00:00+09:00,2025-10-23T01:00:00+09:00,2,1"
+                   "\r\n");
+        snprintf(path, sizeof(path), "%s/bom.csv", f->dir);
+        assert_int_equal(cl_meter_import(f->db, path, &rows, &replaced), CL_OK);
+        assert_int_equal(rows, 1);
 }
 
 static void
@@ -212,7 +269,7 @@ policy_rejects_bad_files(void **state)
         } cases[] = {
             {"{\"coverage_treshold\": 0.9}", "unknown key 'coverage_treshold'"},
             {"{\"coverage_threshold\": 1.5}", "expected 0 to 1"},
-            {"{\"pue\": {\"target\": \"1.4\"}}", "'target' must be a number"},
+            {"{\"pue\": {\"target\": \"1.4\"}}", "'pue.target' must be a number"},
             {"{\"budgets_g_per_hour\": {\"pods\": {\"a/b\": -1}}}",
              "budgets_g_per_hour.pods.a/b"},
             {"{\"grid_reference\": 424}", "must be an object"},
@@ -418,6 +475,10 @@ main(void)
             cmocka_unit_test_setup_teardown(meter_partial_overlap_pro_rata,
                                             setup, teardown),
             cmocka_unit_test_setup_teardown(meter_bad_rows_store_nothing, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(meter_overlap_with_stored, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(meter_header_with_bom, setup,
                                             teardown),
             cmocka_unit_test(policy_defaults_load),
             cmocka_unit_test_setup_teardown(policy_user_overrides, setup,
