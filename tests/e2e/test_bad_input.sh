@@ -137,6 +137,66 @@ printf '%%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >
 expect_status 1 "$CARBONLEDGER" verify "$WORK/plain.pdf"
 pass "an unsigned PDF is reported invalid"
 
+# A failed re-run keeps the reports of the earlier run.
+sum_json=$(sha256sum <"$OUT/carbonledger-2026-03-01.json")
+rm "$OUT/carbonledger-2026-03-01.pdf"
+mkdir "$OUT/carbonledger-2026-03-01.pdf"
+expect_status 1 "$CARBONLEDGER" run --db "$DB" --date 2026-03-01 --out "$OUT" \
+        --sign-key "$KEY" --sign-cert "$CERT"
+expect_grep "carbonledger-2026-03-01.pdf" "$WORK/last.err"
+[ "$(sha256sum <"$OUT/carbonledger-2026-03-01.json")" = "$sum_json" ] ||
+        fail "the earlier JSON report was not kept"
+[ -s "$OUT/carbonledger-2026-03-01.xlsx" ] || fail "the earlier XLSX was lost"
+[ -z "$(ls -A "$OUT" | grep '^\.' || true)" ] || fail "temporary files left"
+rmdir "$OUT/carbonledger-2026-03-01.pdf"
+pass "a failed re-run restores the earlier reports"
+
+# A sample time at or before the last stored reading stores nothing.
+before=$(rows)
+expect_status 1 collect --timestamp 2026-03-10T00:59:00Z
+expect_grep "not after the last stored reading" "$WORK/last.err"
+[ "$(rows)" = "$before" ] || fail "a backwards sample was stored"
+expect_status 2 collect --timestamp 2400-01-01T00:00:00Z
+expect_grep "2400" "$WORK/last.err"
+pass "backwards and out-of-range sample times are rejected"
+
+# An expired certificate and a weak key fail before any report.
+# OpenSSL 3.0's req cannot backdate, so a throwaway CA signs with dates.
+mkdir -p "$WORK/ca/newcerts"
+: >"$WORK/ca/index.txt"
+echo 01 >"$WORK/ca/serial"
+cat >"$WORK/ca/ca.cnf" <<CNF
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = $WORK/ca
+database = $WORK/ca/index.txt
+new_certs_dir = $WORK/ca/newcerts
+serial = $WORK/ca/serial
+default_md = sha256
+policy = any
+[ any ]
+commonName = supplied
+CNF
+openssl req -new -newkey rsa:2048 -nodes -keyout "$WORK/old.key" -out "$WORK/old.csr" \
+        -subj "/CN=expired" 2>/dev/null
+openssl ca -batch -config "$WORK/ca/ca.cnf" -selfsign -keyfile "$WORK/old.key" \
+        -in "$WORK/old.csr" -out "$WORK/old.pem" -startdate 20200101000000Z \
+        -enddate 20200201000000Z >/dev/null 2>&1 || fail "openssl ca failed"
+if openssl x509 -in "$WORK/old.pem" -noout -checkend 0 >/dev/null 2>&1; then
+        fail "could not make an expired test certificate"
+fi
+expect_status 1 "$CARBONLEDGER" run --db "$DB" --date 2026-03-02 --out "$OUT" \
+        --sign-key "$WORK/old.key" --sign-cert "$WORK/old.pem"
+expect_grep "expired" "$WORK/last.err"
+openssl req -x509 -newkey rsa:1024 -nodes -keyout "$WORK/weak.key" -out "$WORK/weak.pem" \
+        -subj "/CN=weak" -days 30 2>/dev/null
+expect_status 1 "$CARBONLEDGER" run --db "$DB" --date 2026-03-02 --out "$OUT" \
+        --sign-key "$WORK/weak.key" --sign-cert "$WORK/weak.pem"
+expect_grep "too weak" "$WORK/last.err"
+[ ! -e "$OUT/carbonledger-2026-03-02.pdf" ] || fail "report written with a bad certificate"
+pass "expired certificates and weak keys are rejected"
+
 # SIGTERM ends the loop after a closing sample, with exit status 0.
 before=$(rows)
 "$COLLECTOR" --db "$DB" --interval 0.2 --sysfs "$NODE/sys" --procfs "$NODE/proc" \
@@ -150,5 +210,17 @@ wait "$pid" || status=$?
 expect_grep "collector_stopped" "$WORK/loop.err"
 [ "$(rows)" -gt "$before" ] || fail "no samples stored by the loop"
 pass "SIGTERM finishes the interval and exits 0"
+
+# A second collector on the same database is refused.
+"$COLLECTOR" --db "$DB" --interval 0.2 --sysfs "$NODE/sys" --procfs "$NODE/proc" \
+        --cgroupfs "$NODE/sys/fs/cgroup" --node-name n1 2>/dev/null &
+pid=$!
+sleep 0.5
+expect_status 1 "$COLLECTOR" --db "$DB" --once --sysfs "$NODE/sys" --procfs "$NODE/proc" \
+        --cgroupfs "$NODE/sys/fs/cgroup" --node-name n1
+expect_grep "in use by another carbonledger-collector" "$WORK/last.err"
+kill -TERM "$pid"
+wait "$pid" || true
+pass "one collector per database"
 
 echo "test_bad_input: all checks passed"
