@@ -6,6 +6,12 @@
 #ifndef CL_COMMANDS_H
 #define CL_COMMANDS_H
 
+/* carbonledger query NAME [options] [--json]: one analysis (cmd_query.c). */
+int cl_cmd_query(int argc, char **argv);
+
+/* carbonledger mcp --db PATH [--listen ADDR:PORT]: the MCP server (mcp.c). */
+int cl_cmd_mcp(int argc, char **argv);
+
 /*
  * carbonledger intensity fetch|show --db PATH [options]: hourly carbon
  * intensity from its sources (cmd_intensity.c).

@@ -52,6 +52,11 @@ static const char usage_text[] =
     "  intensity fetch|show --db PATH [--source NAME] [--zone ZONE]\n"
     "      [--from YYYY-MM-DD --to YYYY-MM-DD]\n"
     "      Store or print hourly carbon intensity with its provenance.\n"
+    "  query NAME --db PATH [options] [--json]\n"
+    "      Run one analysis (assess_workload_compliance, get_power_hotspots,\n"
+    "      calculate_optimal_schedule, ...); 'query --help' lists them.\n"
+    "  mcp --db PATH [--listen ADDR:PORT [--token-file FILE]]\n"
+    "      Serve the analyses as MCP tools over stdio, or Streamable HTTP.\n"
     "\n"
     "Common options:\n"
     "  --templates DIR   policy, factor and text templates (default "
@@ -343,6 +348,8 @@ static const struct {
 } own_commands[] = {
     {"merge", cl_cmd_merge},
     {"intensity", cl_cmd_intensity},
+    {"query", cl_cmd_query},
+    {"mcp", cl_cmd_mcp},
     {NULL, NULL},
 };
 
