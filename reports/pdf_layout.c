@@ -12,6 +12,8 @@
 #include "pdf_text.h"
 
 #include <errno.h>
+#include <hpdf_font.h>
+#include <hpdf_fontdef.h>
 #include <hpdf_objects.h>
 #include <hpdf_streams.h>
 #include <stdio.h>
@@ -140,10 +142,36 @@ replace_to_unicode(struct cl_pdf_doc *d, HPDF_Font font)
         return HPDF_Dict_Add(font, "ToUnicode", cmap) == HPDF_OK;
 }
 
+/*
+ * Returns 0 when the font lacks a Hangul syllable the report's Korean text
+ * uses: libharu draws a missing glyph as an empty box without an error.
+ */
+static int
+covers_hangul(HPDF_Font font, unsigned *missing)
+{
+        /* 에너지 탄소 감사 보고서 측정 추정 선언 */
+        static const unsigned sample[] = {
+            0xc5d0, 0xb108, 0xc9c0, 0xd0c4, 0xc18c, 0xac10, 0xc0ac, 0xbcf4,
+            0xace0, 0xc11c, 0xce21, 0xc815, 0xcd94, 0xc120, 0xc5b8};
+        HPDF_FontAttr attr = (HPDF_FontAttr)font->attr;
+
+        if (attr == NULL || attr->fontdef == NULL ||
+            attr->fontdef->type != HPDF_FONTDEF_TYPE_TRUETYPE)
+                return 1;
+        for (size_t i = 0; i < sizeof(sample) / sizeof(sample[0]); i++)
+                if (HPDF_TTFontDef_GetGlyphid(attr->fontdef,
+                                              (HPDF_UINT16)sample[i]) == 0) {
+                        *missing = sample[i];
+                        return 0;
+                }
+        return 1;
+}
+
 /* Loads one TrueType file and returns its font in the UTF-8 encoding. */
 static cl_err
 load_font(struct cl_pdf_doc *d, const char *path, HPDF_Font *out)
 {
+        unsigned missing = 0;
         const char *name;
 
         if (access(path, R_OK) != 0)
@@ -158,6 +186,12 @@ load_font(struct cl_pdf_doc *d, const char *path, HPDF_Font *out)
                                "(detail %u)",
                                path, (unsigned)d->error_no,
                                (unsigned)d->detail_no);
+        if (!covers_hangul(*out, &missing))
+                return cl_fail(CL_ERENDER,
+                               "font %s has no glyph for U+%04X: the Korean "
+                               "text would print as boxes; use a Korean "
+                               "TrueType font such as NanumGothic",
+                               path, missing);
         return CL_OK;
 }
 

@@ -109,6 +109,15 @@ expect_grep "policy.json" "$WORK/last.err"
 expect_grep "target" "$WORK/last.err"
 pass "an invalid policy is named"
 
+# A font without Hangul would print boxes: the run fails and names it.
+if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+        expect_status 1 "$CARBONLEDGER" run --db "$DB" --date 2026-03-10 --out "$OUT" \
+                --sign-key "$KEY" --sign-cert "$CERT" \
+                --font /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+        expect_grep "DejaVuSans.ttf has no glyph" "$WORK/last.err"
+        pass "a font without Hangul is rejected"
+fi
+
 # A meter CSV with one bad row stores nothing.
 cat >"$WORK/meter.csv" <<'CSV'
 interval_start,interval_end,facility_kwh,it_kwh
