@@ -14,7 +14,7 @@ packages=(
         fonts-nanum
         # tools the tests check outputs with
         sqlite3 poppler-utils qpdf openssl python3 python3-openpyxl
-        util-linux locales libnss3-tools
+        util-linux locales libnss3-tools fonts-dejavu-core
         # a real Prometheus for the cluster test, started on 127.0.0.1
         prometheus
         # peers measured by tests/bench (not needed for the tests)
