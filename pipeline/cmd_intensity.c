@@ -1,7 +1,8 @@
 /*
- * `carbonledger intensity fetch` stores hourly intensity from one source
- * for a range of KST days; `carbonledger intensity show` prints the stored
- * hours with their provenance and a summary of the api_call log.
+ * The intensity command. `carbonledger intensity fetch` stores hourly
+ * intensity from one source for a range of KST days. `carbonledger
+ * intensity show` prints the stored hours with their provenance and a
+ * summary of the api_call log.
  */
 #include "commands.h"
 #include "db.h"

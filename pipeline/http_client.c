@@ -67,7 +67,7 @@ cl_sha256_hex(const void *data, size_t len, char hex[65])
 
 /* --- Redaction ------------------------------------------------------ */
 
-/* A growable string; every append is bounded by REDACTED_MAX * 4. */
+/* A growable string for the redaction passes; failed is set on ENOMEM. */
 struct text {
         char *s;
         size_t len, cap;

@@ -1,9 +1,9 @@
 /*
- * The HTTP client of the intensity sources, on libcurl: timeouts, retries
- * with exponential backoff and jitter, a maximum body size, TLS
- * verification, one api_call row per request, and the redaction that
- * keeps keys, tokens and passwords out of every log line, error message
- * and database row. API keys are loaded here too.
+ * The HTTP client of the intensity sources, on libcurl. It applies
+ * timeouts, retries with exponential backoff and jitter, a maximum body
+ * size and TLS verification, and writes one api_call row per request.
+ * Its redaction keeps keys, tokens and passwords out of every log line,
+ * error message and database row. API keys are loaded here too.
  */
 #ifndef CL_HTTP_CLIENT_H
 #define CL_HTTP_CLIENT_H
@@ -36,14 +36,14 @@ struct cl_http_options {
         int insecure;            /* 1 disables TLS verification */
 };
 
-/* How one response is judged; also the api_call outcome. */
+/* The verdict on one response, also stored as the api_call outcome. */
 enum cl_http_outcome {
         CL_HTTP_OK,
-        CL_HTTP_NO_DATA,   /* the source answered with no rows */
+        CL_HTTP_NO_DATA,   /* the source has no rows for the request */
         CL_HTTP_TRANSIENT, /* a retry may succeed */
         CL_HTTP_PERMANENT, /* a retry cannot succeed */
         CL_HTTP_QUOTA,     /* daily quota exhausted: stop calling */
-        CL_HTTP_INVALID,   /* complete answer that could not be parsed */
+        CL_HTTP_INVALID,   /* a complete body that could not be parsed */
 };
 
 /* Returns "ok", "no_data", "transient", "permanent", "quota", "invalid". */

@@ -5,13 +5,14 @@
  *
  * Cache rule: an hour stored with a value is never fetched again from the
  * same source, except a forecast once its hour has ended. An hour stored
- * as missing (the source answered without a value) is fetched again when
- * it was stored at least CL_MISSING_RETRY_NS (6 h) ago, so a late
- * publication is picked up by a later nightly run at the cost of at most
- * one call per source day every 6 h. Hours that have not ended are not
- * asked from sources of reported values (KPX, WattTime); Electricity Maps
- * answers them from its forecast. A source failure stores nothing for the
- * hours it left without an answer, so the next run asks again.
+ * as missing (the source's response had no value) is fetched again when
+ * it was stored at least CL_MISSING_RETRY_NS (6 h) ago. A late
+ * publication is then picked up by a later nightly run at the cost of at
+ * most one call per source day every 6 h. Hours that have not ended are
+ * not requested from sources of reported values (KPX, WattTime), and
+ * Electricity Maps serves them from its forecast. A source failure stores
+ * nothing for the hours it left without a response, so the next run
+ * requests them again.
  */
 #include "intensity.h"
 
@@ -28,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The longest range one fetch accepts, in hours (about 13 months). */
+/* The maximum range of one fetch, in hours (about 13 months). */
 #define MAX_FETCH_HOURS (400 * 24)
 
 const char *
@@ -362,7 +363,7 @@ static const struct {
         const char *name;
         cl_err (*fetch)(struct cl_source_ctx *ctx);
         int network;      /* needs keys and HTTP */
-        int only_ended;   /* asks only for hours that have ended */
+        int only_ended;   /* requests only hours that have ended */
         const char *zone; /* the only zone it serves, NULL: any */
 } sources[] = {
     {"kpx", cl_source_kpx_fetch, 1, 1, "KR"},
@@ -386,7 +387,7 @@ valid_zone(const char *zone)
         return 1;
 }
 
-/* Lists the hours of [from_ns, to_ns) the cache rule says to fetch. */
+/* Lists the hours of [from_ns, to_ns) that the cache rule fetches. */
 static cl_err
 list_needed(sqlite3 *db, const char *source, const char *zone, int64_t from_ns,
             int64_t to_ns, int64_t now_ns, int only_ended, int64_t *needed,
@@ -456,7 +457,7 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
 {
         struct cl_source_ctx ctx;
         int64_t *needed = NULL;
-        size_t which = sizeof(sources) / sizeof(sources[0]);
+        size_t source_index = sizeof(sources) / sizeof(sources[0]);
         int64_t hours;
         int not_ended = 0;
         cl_err rc;
@@ -464,8 +465,8 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
         memset(summary, 0, sizeof(*summary));
         for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
                 if (strcmp(source, sources[i].name) == 0)
-                        which = i;
-        if (which == sizeof(sources) / sizeof(sources[0]))
+                        source_index = i;
+        if (source_index == sizeof(sources) / sizeof(sources[0]))
                 return cl_fail(CL_EINVAL,
                                "unknown intensity source '%s': expected kpx, "
                                "gir, electricitymaps, watttime or static",
@@ -475,11 +476,11 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
                                "invalid zone '%.40s': expected letters, "
                                "digits, '-' or '_' (such as KR)",
                                zone);
-        if (sources[which].zone != NULL &&
-            strcmp(zone, sources[which].zone) != 0)
+        if (sources[source_index].zone != NULL &&
+            strcmp(zone, sources[source_index].zone) != 0)
                 return cl_fail(CL_EINVAL,
                                "source %s serves only zone %s, not '%s'",
-                               source, sources[which].zone, zone);
+                               source, sources[source_index].zone, zone);
         from_ns = cl_intensity_hour_start(from_ns);
         to_ns = cl_intensity_hour_start(to_ns + CL_NS_PER_HOUR - 1);
         hours = (to_ns - from_ns) / CL_NS_PER_HOUR;
@@ -493,13 +494,13 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
         ctx.cfg = cfg;
         ctx.template_dir =
             cfg->template_dir != NULL ? cfg->template_dir : CL_TEMPLATE_DIR;
-        ctx.source = sources[which].name;
+        ctx.source = sources[source_index].name;
         ctx.zone = zone;
         ctx.now_ns = cfg->now_ns != 0 ? cfg->now_ns : cl_now_ns();
         ctx.summary = summary;
         init_http(cfg, &ctx.http);
         summary->hours_requested = (int)hours;
-        if (cfg->insecure && sources[which].network)
+        if (cfg->insecure && sources[source_index].network)
                 cl_warn("tls_verification_disabled",
                         "source=%s reason=\"--insecure was given: TLS "
                         "certificates are not checked\"",
@@ -508,8 +509,8 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
         if (needed == NULL)
                 return cl_fail(CL_ENOMEM, "intensity hours");
         rc = list_needed(db, ctx.source, zone, from_ns, to_ns, ctx.now_ns,
-                         sources[which].only_ended, needed, &ctx.n_needed,
-                         &not_ended);
+                         sources[source_index].only_ended, needed,
+                         &ctx.n_needed, &not_ended);
         if (rc != CL_OK)
                 goto out;
         ctx.needed = needed;
@@ -526,12 +527,12 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
                         (long long)hours, summary->hours_already_stored);
                 goto out;
         }
-        if (sources[which].network) {
+        if (sources[source_index].network) {
                 rc = cl_keys_load(cfg->key_file, &ctx.keys);
                 if (rc != CL_OK)
                         goto out;
         }
-        rc = sources[which].fetch(&ctx);
+        rc = sources[source_index].fetch(&ctx);
         cl_log(rc == CL_OK ? CL_LOG_INFO : CL_LOG_WARN, "intensity_fetched",
                "source=%s zone=%s hours=%d already_stored=%d stored=%d "
                "missing=%d calls=%d quota_blocked=%d",

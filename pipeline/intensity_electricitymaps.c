@@ -3,11 +3,11 @@
  * gCO2eq/kWh per UTC hour, authenticated with the auth-token header.
  *
  * The endpoint follows the hours still needed, to spend as few calls as
- * possible: hours that have ended go to `history` (one call for the last
+ * possible. Hours that have ended go to `history` (one call for the last
  * 24 hours) when all of them lie within that window, otherwise to
- * `past-range` (start, end) in chunks; the current hour goes to
- * `latest`, and hours after it to `forecast`, whose values are stored as
- * estimated forecasts and replaced once the hour has passed. A null or 0
+ * `past-range` (start, end) in chunks. The current hour goes to `latest`,
+ * and later hours to `forecast`, whose values are stored as estimated
+ * forecasts and replaced once the hour has passed. A null or 0
  * carbonIntensity is stored as missing; isEstimated marks the value
  * estimated; emissionFactorType (lifecycle or direct) is the factor set.
  */

@@ -3,10 +3,10 @@
  * the Greenhouse Gas Inventory and Research Center, from the versioned
  * table templates/emission-factors.json (read by cl_factor_select, the
  * same lookup the nightly run uses). Every hour gets the factor whose
- * reporting years include the hour's KST year, stored with basis
- * consumption and quality "declared": it is a published multi-year
- * average, not a value measured for that hour, which is also the word
- * the policy and the reports use for it. The factor set is the notice,
+ * reporting years include the hour's KST year, with basis consumption.
+ * Its quality is "declared", the word the policy and the reports use for
+ * it, because it is a published multi-year average and not a value
+ * measured for that hour. The factor set is the notice,
  * and the response hash is the SHA-256 of the table file, so a stored hour
  * names the exact table it came from.
  */

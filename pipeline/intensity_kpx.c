@@ -1,11 +1,11 @@
 /*
  * Source "kpx": the Korea Power Exchange generation mix on the public data
  * portal. One request per KST day (baseDate) returns the day's 5-minute
- * MW by fuel; each UTC hour's mean MW per fuel is its MWh, and the hour's
- * intensity is sum(MWh_f x EF_f) / sum(MWh_f) over the fuel fields the
- * operation's table in templates/kpx-fuels.json includes (pumped storage
- * and the fuelPwrTot total are excluded, so the denominator is the sum of
- * the included fields).
+ * MW by fuel, and each UTC hour's mean MW per fuel is its MWh. The hour's
+ * intensity is sum(MWh_f x EF_f) / sum(MWh_f) over the fuel fields that
+ * the operation's table in templates/kpx-fuels.json includes. Pumped
+ * storage and the fuelPwrTot total are excluded, so the denominator is
+ * the sum of the included fields.
  *
  * Bodies are JSON or XML, told apart by their first non-space character,
  * because the gateway answers errors in XML whatever dataType asked for,
@@ -843,7 +843,7 @@ kst_day_start(int64_t t_ns)
         return cl_next_kst_midnight_ns(t_ns) - CL_NS_PER_DAY;
 }
 
-/* Stores the answer of one day; returns CL_ENET when nothing usable. */
+/* Stores the response of one day; CL_ENET when it has nothing usable. */
 static cl_err
 handle_answer(struct cl_source_ctx *ctx, const struct cl_kpx_fuels *fuels,
               const char *date, int64_t from_ns, int64_t to_ns,

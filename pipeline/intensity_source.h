@@ -1,8 +1,9 @@
 /*
- * What the intensity sources share with the dispatcher in intensity.c:
- * the fetch context, the batch of parsed hours a source hands back, the
- * storage call, and each source's parser (declared here so the unit tests
- * reach them). Not for use outside the intensity modules.
+ * Internal interface between the intensity sources and the dispatcher in
+ * intensity.c: the fetch context, the batch of parsed hours a source
+ * returns, the storage call, and each source's parser. The parsers are
+ * declared here so the unit tests reach them. Not for use outside the
+ * intensity modules.
  */
 #ifndef CL_INTENSITY_SOURCE_H
 #define CL_INTENSITY_SOURCE_H
@@ -12,7 +13,7 @@
 
 struct json_object;
 
-/* One hour parsed from an answer, before it is stored. */
+/* One hour parsed from a response, before it is stored. */
 struct cl_source_hour {
         int64_t hour_ns; /* UTC start of the hour */
         int has_value;
@@ -70,10 +71,10 @@ int cl_json_number(struct json_object *v, double *out);
 int cl_source_is_needed(const struct cl_source_ctx *ctx, int64_t hour_ns);
 
 /*
- * Stores the needed hours of [from_ns, to_ns) from one answer in one
+ * Stores the needed hours of [from_ns, to_ns) from one response in one
  * transaction: the hours of batch with their values, and, when
  * store_gaps, every other needed hour of the window as missing with
- * gap_detail. sha256 is the raw answer's hash. A row already stored is
+ * gap_detail. sha256 is the raw response's hash. A row already stored is
  * replaced only when it is missing or a forecast, and never by a missing
  * hour when it has a value. Counts into ctx->summary. Fails with CL_EDB.
  */
@@ -143,7 +144,7 @@ struct cl_kpx_sample {
         int complete; /* 1 when every field had a number */
 };
 
-/* A parsed KPX answer. */
+/* A parsed KPX response. */
 struct cl_kpx_answer {
         char result_code[16]; /* "00", "03", ...; "" when none was found */
         char result_msg[128];
@@ -155,10 +156,10 @@ struct cl_kpx_answer {
 };
 
 /*
- * Parses a KPX body, JSON or XML by its first non-space character: the
- * envelope's resultCode (or the gateway error's returnReasonCode) and the
- * items, with item as one object or an array, items as an empty string,
- * numbers as strings and the time field spelled baseDatetime or
+ * Parses a KPX body, JSON or XML by its first non-space character, into
+ * the envelope's resultCode (or the gateway error's returnReasonCode) and
+ * the items. It accepts item as one object or an array, items as an empty
+ * string, numbers as strings and the time field spelled baseDatetime or
  * baseDateTime. Fails with CL_EFORMAT describing what is wrong (never
  * quoting more than a short prefix of the body). Release with
  * cl_kpx_answer_free().
