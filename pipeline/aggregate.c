@@ -6,6 +6,7 @@
 #include "aggregate.h"
 
 #include "db.h"
+#include "rollup.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -378,6 +379,9 @@ cl_aggregate_period(sqlite3 *db, struct cl_report_model *m)
         size_t pods_cap = 0;
         cl_err rc;
 
+        /* Whole KST days that are all rolled up come from the rollups. */
+        if (cl_rollup_covers(db, m->period_start_ns, m->period_end_ns))
+                return cl_rollup_aggregate(db, m);
         m->n_hours = (size_t)((m->period_end_ns - m->period_start_ns +
                                CL_NS_PER_HOUR - 1) /
                               CL_NS_PER_HOUR);

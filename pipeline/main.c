@@ -15,6 +15,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "meter.h"
+#include "rollup.h"
 #include "run.h"
 #include "timeutil.h"
 #include "verify.h"
@@ -32,9 +33,12 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  run --db PATH --out DIR --sign-key KEY.pem --sign-cert CERT.pem\n"
-    "      [--date YYYY-MM-DD] [--policy FILE]\n"
+    "      [--date YYYY-MM-DD | --month YYYY-MM] [--policy FILE]\n"
+    "      [--retention-days N]\n"
     "      Report one calendar day in KST (UTC+9; default: yesterday) as\n"
-    "      signed PDF, XLSX (+ .p7s) and JSON files in DIR.\n"
+    "      signed PDF, XLSX (+ .p7s) and JSON files in DIR, and roll the\n"
+    "      day up by hour; --month reports a month from the rollups;\n"
+    "      --retention-days deletes rolled-up samples older than N days.\n"
     "  verify FILE [--ca CA.pem]\n"
     "      Check a PDF's signature, or an XLSX against the .p7s beside it.\n"
     "      Without --ca the certificate is reported as untrusted.\n"
@@ -76,6 +80,8 @@ enum {
         OPT_TEMPLATES,
         OPT_FONT,
         OPT_FONT_BOLD,
+        OPT_MONTH,
+        OPT_RETENTION_DAYS,
         OPT_HELP,
 };
 
@@ -90,6 +96,8 @@ static const struct option long_options[] = {
     {"templates", required_argument, NULL, OPT_TEMPLATES},
     {"font", required_argument, NULL, OPT_FONT},
     {"font-bold", required_argument, NULL, OPT_FONT_BOLD},
+    {"month", required_argument, NULL, OPT_MONTH},
+    {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -97,6 +105,7 @@ static const struct option long_options[] = {
 struct args {
         const char *db, *date, *out, *key, *cert, *policy, *ca;
         const char *templates, *font, *font_bold;
+        const char *month, *retention_days;
         int help;
         char **rest; /* positional arguments after the command */
         int n_rest;
@@ -162,6 +171,12 @@ parse_args(int argc, char **argv, struct args *a)
                 case OPT_FONT_BOLD:
                         a->font_bold = optarg;
                         break;
+                case OPT_MONTH:
+                        a->month = optarg;
+                        break;
+                case OPT_RETENTION_DAYS:
+                        a->retention_days = optarg;
+                        break;
                 case OPT_HELP:
                         a->help = 1;
                         break;
@@ -200,6 +215,9 @@ cmd_run(const struct args *a)
             .font_bold_path = a->font_bold,
         };
         struct cl_run_result res;
+        int64_t month_start, month_end;
+        long retention = 0;
+        char *end = NULL;
         int y, m, d;
 
         if (require(a->db, "--db") || require(a->out, "--out") ||
@@ -209,6 +227,21 @@ cmd_run(const struct args *a)
                 return usage_error("unexpected argument '%s'", a->rest[0]);
         if (a->date != NULL && cl_parse_date(a->date, &y, &m, &d) != CL_OK)
                 return usage_error("%s", cl_last_error());
+        if (a->month != NULL && a->date != NULL)
+                return usage_error("--date and --month exclude each other");
+        if (a->month != NULL &&
+            cl_parse_month(a->month, &month_start, &month_end) != CL_OK)
+                return usage_error("%s", cl_last_error());
+        if (a->retention_days != NULL) {
+                retention = strtol(a->retention_days, &end, 10);
+                if (end == a->retention_days || *end != '\0' || retention < 1 ||
+                    retention > 100000)
+                        return usage_error("invalid --retention-days '%s': "
+                                           "expected whole days from 1",
+                                           a->retention_days);
+        }
+        opt.month = a->month;
+        opt.retention_days = (int)retention;
         if (cl_run_nightly(&opt, &res) != CL_OK) {
                 cl_error("run_failed", "error=\"%s\"", cl_last_error());
                 fprintf(stderr, "carbonledger: run failed: %s\n",

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "meter.h"
 #include "render.h"
+#include "rollup.h"
 #include "sign.h"
 #include "timeutil.h"
 #include "verify.h"
@@ -386,7 +387,9 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         cl_err rc;
 
         memset(res, 0, sizeof(*res));
-        if (opt->date != NULL)
+        if (opt->month != NULL)
+                snprintf(date, sizeof(date), "%.7s", opt->month);
+        else if (opt->date != NULL)
                 snprintf(date, sizeof(date), "%.10s", opt->date);
         else
                 cl_yesterday_kst(now_ns, date);
@@ -404,8 +407,15 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         rc = cl_db_open(opt->db_path, CL_DB_WRITE, &db);
         if (rc != CL_OK)
                 goto out;
-        rc = cl_build_day_model(db, &policy, opt->template_dir, date, now_ns,
-                                &model);
+        /* The day's hourly rollups, and retention (rollup.c). */
+        if (opt->month == NULL)
+                rc = cl_rollup_nightly(db, date, opt->retention_days, now_ns);
+        if (rc == CL_OK && opt->month != NULL)
+                rc = cl_rollup_month_model(db, &policy, opt->template_dir,
+                                           opt->month, now_ns, &model);
+        else if (rc == CL_OK)
+                rc = cl_build_day_model(db, &policy, opt->template_dir, date,
+                                        now_ns, &model);
         if (rc != CL_OK)
                 goto out;
         have_model = 1;

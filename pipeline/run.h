@@ -30,7 +30,9 @@ struct cl_run_options {
         const char *template_dir;
         const char *font_path;
         const char *font_bold_path;
-        int64_t now_ns; /* generation time; 0 reads the clock */
+        int64_t now_ns;     /* generation time; 0 reads the clock */
+        const char *month;  /* "YYYY-MM": report that KST month instead */
+        int retention_days; /* > 0: delete rolled-up samples older */
 };
 
 struct cl_run_result {
