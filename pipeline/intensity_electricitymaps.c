@@ -21,8 +21,8 @@
 #include <string.h>
 
 #define EM_DEFAULT_URL "https://api.electricitymap.org/v3"
-/* NOTE: the longest past-range window is not documented in the facts this
- * was built from; 10 days per call is assumed. */
+/* NOTE: 10 days per past-range call is an assumed limit, not one taken
+ * from Electricity Maps' documentation. */
 #define EM_PAST_RANGE_MAX_HOURS 240
 
 static cl_err
