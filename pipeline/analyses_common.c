@@ -396,12 +396,20 @@ void
 cl_an_put_num(json_object *o, const char *key, double value)
 {
         double rounded = round(value * 1e6) / 1e6;
+        char text[64];
+        size_t n;
 
         if (!isfinite(rounded)) {
                 cl_an_put_null(o, key);
                 return;
         }
-        json_object_object_add(o, key, json_object_new_double(rounded));
+        /* Serialise the rounded value as written ("2.4"), not as its
+           nearest binary double ("2.3999999999999999"). */
+        snprintf(text, sizeof(text), "%.6f", rounded);
+        n = strlen(text);
+        while (n > 2 && text[n - 1] == '0' && text[n - 2] != '.')
+                text[--n] = '\0';
+        json_object_object_add(o, key, json_object_new_double_s(rounded, text));
 }
 
 void

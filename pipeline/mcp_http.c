@@ -2,8 +2,10 @@
  * The MCP Streamable HTTP transport on libmicrohttpd: JSON-RPC POSTed to
  * /mcp, answered with application/json (no SSE streams; GET gets 405).
  *
- * Checks, in order, for every request to /mcp: the Origin header (absent,
- * or one of the allowed origins, else 403), the bearer token when one is
+ * Checks, in order, for every request to /mcp: on a loopback address the
+ * Host header (the address or a loopback name with the port, else 403,
+ * against DNS rebinding), the Origin header (absent, or one of the
+ * allowed origins, else 403), the bearer token when one is
  * configured (else 401), the method, Content-Type and Accept, the body
  * size (4 MiB), MCP-Protocol-Version (a supported version when present,
  * else 400) and Mcp-Session-Id. An initialize request opens a session
@@ -52,6 +54,9 @@ struct server {
         int has_token;
         char origins[MAX_ALLOWED_ORIGINS][256];
         size_t n_origins;
+        /* Host header values accepted on a loopback address ("" = any). */
+        char hosts[4][64];
+        int check_host;
         struct http_session sessions[MAX_SESSIONS];
         int64_t clock; /* counts requests, for evicting the oldest session */
 };
@@ -136,6 +141,18 @@ origin_allowed(const struct server *srv, const char *origin)
                 return 1; /* not a browser: curl, SDK clients */
         for (size_t i = 0; i < srv->n_origins; i++)
                 if (strcasecmp(srv->origins[i], origin) == 0)
+                        return 1;
+        return 0;
+}
+
+/* Rejects a DNS-rebinding page: on loopback, Host must name loopback. */
+static int
+host_allowed(const struct server *srv, const char *host)
+{
+        if (!srv->check_host || host == NULL)
+                return 1;
+        for (size_t i = 0; i < sizeof(srv->hosts) / sizeof(srv->hosts[0]); i++)
+                if (strcasecmp(srv->hosts[i], host) == 0)
                         return 1;
         return 0;
 }
@@ -391,6 +408,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         if (strcmp(url, "/mcp") != 0)
                 return reject(conn, MHD_HTTP_NOT_FOUND,
                               "not found: the MCP endpoint is /mcp");
+        if (!host_allowed(srv, header(conn, "Host")))
+                return reject(conn, MHD_HTTP_FORBIDDEN,
+                              "Host not allowed: this server answers "
+                              "loopback names only");
         if (!origin_allowed(srv, header(conn, "Origin")))
                 return reject(conn, MHD_HTTP_FORBIDDEN, "Origin not allowed");
         if (srv->has_token &&
@@ -461,9 +482,12 @@ configure(const struct cl_mcp_http_options *opt, struct server *srv,
         return CL_OK;
 }
 
-/* Allows the loopback origins of the bound port (a local browser UI). */
+/*
+ * Allows the loopback origins of the bound port (a local browser UI), and
+ * as Host the bound address or a loopback name with the port.
+ */
 static void
-add_loopback_origins(struct server *srv, unsigned port)
+add_loopback_origins(struct server *srv, const char *bound, unsigned port)
 {
         static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
         char origin[64];
@@ -472,7 +496,11 @@ add_loopback_origins(struct server *srv, unsigned port)
                 snprintf(origin, sizeof(origin), "http://%s:%u", hosts[i],
                          port);
                 add_origin(srv, origin);
+                snprintf(srv->hosts[i], sizeof(srv->hosts[i]), "%s:%u",
+                         hosts[i], port);
         }
+        snprintf(srv->hosts[3], sizeof(srv->hosts[3]), "%s:%u", bound, port);
+        srv->check_host = 1;
 }
 
 static void
@@ -532,8 +560,9 @@ cl_mcp_serve_http(const struct cl_analysis_env *env,
         }
         info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
         port = info != NULL ? info->port : ntohs(addr.sin_port);
-        add_loopback_origins(srv, port);
         inet_ntop(AF_INET, &addr.sin_addr, host, sizeof(host));
+        if (is_loopback(&addr))
+                add_loopback_origins(srv, host, port);
         printf("listening on http://%s:%u/mcp\n", host, port);
         fflush(stdout);
         cl_info("mcp_started", "transport=http address=%s port=%u token=%s",
