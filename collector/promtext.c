@@ -390,6 +390,11 @@ parse_sample(struct parser *ps, char *p, size_t line, cl_prom_sample_fn fn,
                 p = parse_labels(ps, p, &s.n_labels, line, &rc);
                 if (p == NULL)
                         return rc;
+                if (*p != ' ' && *p != '\t')
+                        return cl_fail(CL_EFORMAT,
+                                       "line %zu: expected a space before "
+                                       "the value",
+                                       line);
         } else if (p == end) {
                 return cl_fail(CL_EFORMAT,
                                "line %zu: expected labels or a space after "
@@ -399,10 +404,6 @@ parse_sample(struct parser *ps, char *p, size_t line, cl_prom_sample_fn fn,
         *end = '\0';
         s.labels = ps->labels;
         value = skip_blank(p);
-        if (value == p && *p != '\0')
-                return cl_fail(CL_EFORMAT,
-                               "line %zu: expected a space before the value",
-                               line);
         p = value;
         while (*p != '\0' && *p != ' ' && *p != '\t')
                 p++;
