@@ -234,10 +234,11 @@ static const char day_scan_sql[] =
     "s.model_max_w, p.pod_id, p.cpu_us, p.energy_uj "
     "FROM sample s LEFT JOIN pod_sample p ON p.sample_id = s.sample_id "
     "WHERE s.end_ns > ?1 AND s.start_ns < ?2 AND s.status != 'baseline' "
-    "ORDER BY s.sample_id";
+    "AND s.sample_id > ?3 ORDER BY s.sample_id";
 
+/* Scans the day's samples above after_id (0: all of them). */
 static cl_err
-scan_day(sqlite3 *db, struct day_acc *a)
+scan_day(sqlite3 *db, struct day_acc *a, int64_t after_id)
 {
         struct part s = {.sample_id = -1};
         int64_t end = a->start_ns + CL_NS_PER_DAY;
@@ -250,6 +251,7 @@ scan_day(sqlite3 *db, struct day_acc *a)
                 return rc;
         sqlite3_bind_int64(st, 1, a->start_ns);
         sqlite3_bind_int64(st, 2, end);
+        sqlite3_bind_int64(st, 3, after_id);
         while (rc == CL_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
                 int64_t id = sqlite3_column_int64(st, 0);
 
@@ -315,7 +317,20 @@ write_nodes(sqlite3 *db, const struct day_acc *a, size_t *rows)
         rc = cl_db_prepare(
             db,
             "INSERT INTO rollup_node_hour VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-            "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT "
+            "DO UPDATE SET energy_uj = energy_uj + excluded.energy_uj, "
+            "idle_uj = idle_uj + excluded.idle_uj, pods_uj = pods_uj + "
+            "excluded.pods_uj, measured_uj = measured_uj + "
+            "excluded.measured_uj, estimated_uj = estimated_uj + "
+            "excluded.estimated_uj, sampled_ns = sampled_ns + "
+            "excluded.sampled_ns, gap_ns = gap_ns + excluded.gap_ns, "
+            "intervals = intervals + excluded.intervals, gaps = gaps + "
+            "excluded.gaps, scaled_intervals = scaled_intervals + "
+            "excluded.scaled_intervals, measured_n = measured_n + "
+            "excluded.measured_n, estimated_n = estimated_n + "
+            "excluded.estimated_n, peak_w = max(peak_w, excluded.peak_w), "
+            "model_idle_w = coalesce(excluded.model_idle_w, model_idle_w), "
+            "model_max_w = coalesce(excluded.model_max_w, model_max_w)",
             &st);
         for (size_t i = 0; rc == CL_OK && i < a->n_nodes; i++)
                 for (int h = 0; rc == CL_OK && h < HOURS_PER_DAY; h++) {
@@ -364,7 +379,16 @@ write_pods(sqlite3 *db, const struct day_acc *a, size_t *rows)
 
         rc = cl_db_prepare(db,
                            "INSERT INTO rollup_pod_hour VALUES (?1, ?2, ?3, "
-                           "?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           "?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO "
+                           "UPDATE SET energy_uj = energy_uj + "
+                           "excluded.energy_uj, cpu_us = cpu_us + "
+                           "excluded.cpu_us, run_ns = run_ns + "
+                           "excluded.run_ns, first_ns = min(first_ns, "
+                           "excluded.first_ns), last_ns = max(last_ns, "
+                           "excluded.last_ns), peak_w = max(peak_w, "
+                           "excluded.peak_w), measured_n = measured_n + "
+                           "excluded.measured_n, estimated_n = estimated_n "
+                           "+ excluded.estimated_n",
                            &st);
         for (size_t i = 0; rc == CL_OK && i < a->n_pods; i++)
                 for (int h = 0; rc == CL_OK && h < HOURS_PER_DAY; h++) {
@@ -427,9 +451,12 @@ mark_day(sqlite3 *db, int64_t day_start)
         cl_err rc;
 
         rc = cl_db_prepare(db,
-                           "INSERT OR REPLACE INTO rollup_day VALUES (?1, "
-                           "(SELECT coalesce(max(sample_id), 0) FROM "
-                           "sample), ?2)",
+                           "INSERT INTO rollup_day (day_start_ns, "
+                           "max_sample_id, rolled_ns) VALUES (?1, (SELECT "
+                           "coalesce(max(sample_id), 0) FROM sample), ?2) "
+                           "ON CONFLICT DO UPDATE SET max_sample_id = "
+                           "excluded.max_sample_id, rolled_ns = "
+                           "excluded.rolled_ns",
                            &st);
         if (rc != CL_OK)
                 return rc;
@@ -441,21 +468,48 @@ mark_day(sqlite3 *db, int64_t day_start)
         return rc;
 }
 
+/*
+ * Sets *after_id to the day's max_sample_id when retention deleted samples
+ * of it (the rollup is then only added to), else to 0.
+ */
+static cl_err
+pruned_after(sqlite3 *db, int64_t day_start, int64_t *after_id)
+{
+        sqlite3_stmt *st = NULL;
+        cl_err rc;
+
+        *after_id = 0;
+        rc = cl_db_prepare(db,
+                           "SELECT max_sample_id FROM rollup_day WHERE "
+                           "day_start_ns = ?1 AND raw_deleted = 1",
+                           &st);
+        if (rc != CL_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, day_start);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                *after_id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return CL_OK;
+}
+
 /* Rolls up one day inside the caller's transaction. */
 static cl_err
 rollup_day_locked(sqlite3 *db, int64_t day_start, size_t *rows)
 {
         struct day_acc a;
+        int64_t after_id = 0;
         cl_err rc;
 
         memset(&a, 0, sizeof(a));
         a.start_ns = day_start;
-        rc = load_day_nodes(db, &a);
+        rc = pruned_after(db, day_start, &after_id);
         if (rc == CL_OK)
-                rc = scan_day(db, &a);
+                rc = load_day_nodes(db, &a);
+        if (rc == CL_OK)
+                rc = scan_day(db, &a, after_id);
         if (rc == CL_OK)
                 rc = sum_pods_into_nodes(db, &a);
-        if (rc == CL_OK)
+        if (rc == CL_OK && after_id == 0)
                 rc = delete_day(db, day_start);
         if (rc == CL_OK)
                 rc = write_nodes(db, &a, rows);
@@ -492,19 +546,25 @@ cl_rollup_day(sqlite3 *db, int64_t day_start_ns)
         "((" t " + 32400000000000) / 86400000000000 * 86400000000000 - "       \
         "32400000000000)"
 
-/* Samples deletable under retention: before ?1, in rolled-up days. */
+/*
+ * Samples deletable under retention: before ?1, in rolled-up days, and not
+ * the newest sample, which stays so that SQLite never hands out a deleted
+ * sample_id again (rollup_day.max_sample_id relies on growing ids).
+ */
 #define DELETABLE_SQL                                                          \
-        "SELECT s.sample_id FROM sample s WHERE s.end_ns <= ?1 AND EXISTS "    \
-        "(SELECT 1 FROM rollup_day d WHERE d.day_start_ns = " SQL_DAY(         \
-            "s.end_ns - 1") " AND s.sample_id <= d.max_sample_id) AND "        \
-                            "(s.start_ns IS NULL OR EXISTS (SELECT 1 FROM "    \
-                            "rollup_day d WHERE d.day_start_ns = " SQL_DAY(    \
-                                "s.start_ns") " AND s.sample_id <= "           \
-                                              "d.max_sample_id))"
+        "SELECT s.sample_id FROM sample s WHERE s.end_ns <= ?1"                \
+        " AND s.sample_id < (SELECT max(sample_id) FROM sample)"               \
+        " AND EXISTS (SELECT 1 FROM rollup_day d WHERE d.day_start_ns "        \
+        "= " SQL_DAY("s.end_ns - 1") " AND s.sample_id <= d.max_sample_id)"    \
+                                     " AND (s.start_ns IS NULL OR EXISTS "     \
+                                     "(SELECT 1 FROM rollup_day d"             \
+                                     " WHERE d.day_start_ns = " SQL_DAY(       \
+                                         "s.start_ns") " AND s.sample_id <= "  \
+                                                       "d.max_sample_id))"
 
-/* Rolls up the days before cutoff that are missing or outdated. */
+/* Rolls up the days of (from, cutoff] that are missing or outdated. */
 static cl_err
-rollup_old_days(sqlite3 *db, int64_t cutoff, size_t *rows)
+rollup_stale_days(sqlite3 *db, int64_t from, int64_t cutoff, size_t *rows)
 {
         sqlite3_stmt *st = NULL;
         int64_t *days = NULL;
@@ -515,6 +575,7 @@ rollup_old_days(sqlite3 *db, int64_t cutoff, size_t *rows)
             db,
             "SELECT DISTINCT " SQL_DAY(
                 "s.end_ns - 1") " AS day FROM sample s WHERE s.end_ns <= ?1 "
+                                "AND s.end_ns > ?2 "
                                 "AND s.status != 'baseline' AND NOT EXISTS "
                                 "(SELECT 1 FROM rollup_day d WHERE "
                                 "d.day_start_ns = " SQL_DAY(
@@ -524,6 +585,7 @@ rollup_old_days(sqlite3 *db, int64_t cutoff, size_t *rows)
         if (rc != CL_OK)
                 return rc;
         sqlite3_bind_int64(st, 1, cutoff);
+        sqlite3_bind_int64(st, 2, from);
         while (rc == CL_OK && sqlite3_step(st) == SQLITE_ROW) {
                 if (n == cap) {
                         size_t ncap = cap ? cap * 2 : 16;
@@ -545,6 +607,29 @@ rollup_old_days(sqlite3 *db, int64_t cutoff, size_t *rows)
         return rc;
 }
 
+/* Marks the rolled-up days that retention is about to delete from. */
+static cl_err
+mark_pruned(sqlite3 *db, int64_t cutoff)
+{
+        sqlite3_stmt *st = NULL;
+        cl_err rc;
+
+        rc = cl_db_prepare(db,
+                           "UPDATE rollup_day SET raw_deleted = 1 WHERE "
+                           "day_start_ns IN (SELECT " SQL_DAY(
+                               "s.end_ns - 1") " FROM sample s WHERE "
+                                               "s.sample_id IN "
+                                               "(" DELETABLE_SQL "))",
+                           &st);
+        if (rc != CL_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, cutoff);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                rc = cl_db_fail(db, "mark days past retention");
+        sqlite3_finalize(st);
+        return rc;
+}
+
 static cl_err
 apply_retention(sqlite3 *db, int retention_days, int64_t now_ns, size_t *rows,
                 int *deleted)
@@ -559,7 +644,9 @@ apply_retention(sqlite3 *db, int retention_days, int64_t now_ns, size_t *rows,
             (today - retention_days) * CL_NS_PER_DAY - CL_KST_OFFSET_NS;
         cl_err rc;
 
-        rc = rollup_old_days(db, cutoff, rows);
+        rc = rollup_stale_days(db, INT64_MIN, cutoff, rows);
+        if (rc == CL_OK)
+                rc = mark_pruned(db, cutoff);
         for (size_t i = 0; rc == CL_OK && i < 3; i++) {
                 sqlite3_stmt *st = NULL;
 
@@ -610,27 +697,30 @@ int
 cl_rollup_covers(sqlite3 *db, int64_t start_ns, int64_t end_ns)
 {
         sqlite3_stmt *st = NULL;
-        int64_t days = (end_ns - start_ns) / CL_NS_PER_DAY, rolled = -1;
+        int64_t missing = -1;
 
-        if (days <= 1 || (end_ns - start_ns) % CL_NS_PER_DAY != 0 ||
+        if (end_ns - start_ns <= CL_NS_PER_DAY ||
+            (end_ns - start_ns) % CL_NS_PER_DAY != 0 ||
             (start_ns + CL_KST_OFFSET_NS) % CL_NS_PER_DAY != 0)
                 return 0;
-        /* A day counts when no sample of it arrived after its rollup. */
+        /* Covered: no interval ends in the period outside a rollup. The
+           sample table has one row per node and interval, so this range
+           scan is small next to the pod rows it saves reading. */
         if (cl_db_prepare(db,
-                          "SELECT count(*) FROM rollup_day d WHERE "
-                          "d.day_start_ns >= ?1 AND d.day_start_ns < ?2 AND "
-                          "NOT EXISTS (SELECT 1 FROM sample s WHERE s.end_ns "
-                          "> d.day_start_ns AND s.end_ns <= d.day_start_ns + "
-                          "86400000000000 AND s.sample_id > "
-                          "d.max_sample_id)",
+                          "SELECT count(*) FROM sample s WHERE s.end_ns > ?1 "
+                          "AND s.end_ns <= ?2 AND s.status != 'baseline' AND "
+                          "NOT EXISTS (SELECT 1 FROM rollup_day d WHERE "
+                          "d.day_start_ns = " SQL_DAY(
+                              "s.end_ns - 1") " AND s.sample_id <= "
+                                              "d.max_sample_id)",
                           &st) != CL_OK)
                 return 0;
         sqlite3_bind_int64(st, 1, start_ns);
         sqlite3_bind_int64(st, 2, end_ns);
         if (sqlite3_step(st) == SQLITE_ROW)
-                rolled = sqlite3_column_int64(st, 0);
+                missing = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
-        return rolled == days;
+        return missing == 0;
 }
 
 static enum cl_method
@@ -869,12 +959,25 @@ cl_rollup_month_model(sqlite3 *db, const struct cl_policy *policy,
                       int64_t now_ns, struct cl_report_model *m)
 {
         int64_t start, end;
+        size_t rows = 0;
         cl_err rc;
 
         memset(m, 0, sizeof(*m));
         rc = cl_parse_month(month, &start, &end);
         if (rc != CL_OK)
                 return rc;
+        /* Days with samples newer than their rollup are rolled up first,
+           so the month comes from the rollups alone. */
+        rc = cl_db_exec(db, "BEGIN IMMEDIATE");
+        if (rc != CL_OK)
+                return rc;
+        rc = rollup_stale_days(db, start, end, &rows);
+        if (rc == CL_OK)
+                rc = cl_db_exec(db, "COMMIT");
+        if (rc != CL_OK) {
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                return rc;
+        }
         rc = cl_build_period_model(db, policy, template_dir, start, end, now_ns,
                                    m);
         if (rc == CL_OK)

@@ -35,8 +35,8 @@ cl_err cl_rollup_day(sqlite3 *db, int64_t day_start_ns) CL_MUST_CHECK;
 
 /*
  * Returns 1 when [start_ns, end_ns) is more than one whole KST day and
- * every day of it is rolled up with no sample added since, else 0 (also
- * on a database error).
+ * every interval that ends in it lies in a day rolled up after the
+ * interval was stored, else 0 (also on a database error).
  */
 int cl_rollup_covers(sqlite3 *db, int64_t start_ns, int64_t end_ns);
 

@@ -53,9 +53,12 @@ CREATE TABLE rollup_pod_hour (
 -- KST days whose rollup rows are written. max_sample_id is the highest
 -- sample_id that existed when the day was rolled up: retention deletes
 -- only samples at or below it, so a sample merged or imported later is
--- kept until the day is rolled up again.
+-- kept until the day is rolled up again. raw_deleted = 1 once retention
+-- deleted samples of the day: its rollup is then only added to, by the
+-- samples above max_sample_id, never computed again from what is left.
 CREATE TABLE rollup_day (
     day_start_ns  INTEGER PRIMARY KEY,
     max_sample_id INTEGER NOT NULL,
-    rolled_ns     INTEGER NOT NULL
+    rolled_ns     INTEGER NOT NULL,
+    raw_deleted   INTEGER NOT NULL DEFAULT 0 CHECK (raw_deleted IN (0, 1))
 );
