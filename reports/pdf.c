@@ -10,6 +10,7 @@
 #include "render.h"
 
 #include "c_numeric.h"
+#include "pdf_analyses.h"
 #include "pdf_layout.h"
 #include "pdf_text.h"
 #include "report_text.h"
@@ -911,9 +912,9 @@ draw_sections(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         void (*const sections[])(struct cl_pdf_doc *,
                                  const struct cl_report_model *) = {
-            draw_summary, draw_site_checks, draw_status_counts,
-            draw_nodes,   draw_workloads,   draw_verdicts,
-            draw_hours,   draw_methodology,
+            draw_summary, draw_site_checks,     draw_status_counts,
+            draw_nodes,   draw_workloads,       draw_verdicts,
+            draw_hours,   cl_pdf_draw_analyses, draw_methodology,
         };
 
         cl_pdf_new_page(d);

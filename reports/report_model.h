@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cl_analyses_report;
+
 /* Origin of a number. */
 enum cl_method {
         CL_METHOD_MEASURED,   /* read from RAPL counters or a meter */
@@ -162,6 +164,9 @@ struct cl_report_model {
 
         size_t status_counts[CL_STATUS_COUNT];
         int has_samples; /* 0: the day has no samples at all */
+
+        /* The analyses section (analyses_model.h); NULL: none. */
+        const struct cl_analyses_report *analyses;
 };
 
 /* Frees the arrays of m (not m itself) and zeroes it. */

@@ -13,6 +13,7 @@
 #include "render.h"
 
 #include "c_numeric.h"
+#include "xlsx_analyses.h"
 #include "timeutil.h"
 
 #include <math.h>
@@ -642,6 +643,7 @@ render(const struct cl_report_model *m, const char *path)
         write_nodes(&x, m);
         write_hours(&x, m);
         write_method(&x, m);
+        note(&x, cl_xlsx_write_analyses(x.wb, x.head, m), "Analyses");
         if (x.err != LXW_NO_ERROR) {
                 /* Free without writing a half-filled file. */
                 lxw_workbook_free(x.wb);

@@ -126,3 +126,20 @@ assert abs(report["totals"]["energy_j"] - summary["cluster"]["energy_j"]) < 1e-6
 assert abs(report["totals"]["emissions_g"] - summary["cluster"]["emissions_g"]) < 1e-6
 PY
 pass "query totals equal the nightly report's"
+
+# The nightly report carries the analyses: JSON part, PDF section, sheet.
+"$PY" - "$WORK/out/carbonledger-2026-03-10.json" "$WORK/out/carbonledger-2026-03-10.xlsx" <<'PY' || fail "analyses section"
+import json, sys, openpyxl
+sections = {s["analysis"]: s for s in json.load(open(sys.argv[1]))["analyses"]}
+assert len(sections) == 8, sorted(sections)
+assert sections["get_power_hotspots"]["rows"][0]["value"] == 40, sections["get_power_hotspots"]["rows"][0]
+assert not sections["calculate_optimal_schedule"]["ok"]
+assert "no hourly intensity" in sections["calculate_optimal_schedule"]["message"]
+rows = list(openpyxl.load_workbook(sys.argv[2])["Analyses"].iter_rows(values_only=True))
+assert rows[0][:4] == ("analysis", "arguments", "item", "value"), rows[0]
+assert ("get_cluster_carbon_summary", "cluster energy", 2.4) in [(r[0], r[2], r[3]) for r in rows]
+PY
+pdftotext -layout "$WORK/out/carbonledger-2026-03-10.pdf" "$WORK/report.txt" 2>/dev/null
+expect_grep "분석 *Analyses" "$WORK/report.txt"
+expect_grep "web/nginx-light (Deployment)" "$WORK/report.txt"
+pass "the nightly report has the analyses in JSON, PDF and XLSX"
