@@ -23,6 +23,7 @@ struct pod_acc {
         int64_t first_ns, last_ns;
         double peak_w;
         int measured, estimated;
+        int64_t *hour_uj; /* n_hours entries once present */
 };
 
 struct node_acc {
@@ -87,6 +88,12 @@ load_nodes(sqlite3 *db, struct cl_report_model *m, struct node_acc **accs)
                         cap = ncap;
                 }
                 memset(&m->nodes[m->n_nodes], 0, sizeof(m->nodes[0]));
+                m->nodes[m->n_nodes].hour_uj =
+                    calloc(m->n_hours + 1, sizeof(int64_t));
+                if (m->nodes[m->n_nodes].hour_uj == NULL) {
+                        rc = cl_fail(CL_ENOMEM, "node hours");
+                        break;
+                }
                 snprintf(m->nodes[m->n_nodes].name, sizeof(m->nodes[0].name),
                          "%s", (const char *)sqlite3_column_text(st, 1));
                 (*accs)[m->n_nodes].node_id = sqlite3_column_int64(st, 0);
@@ -109,6 +116,41 @@ node_index(const struct node_acc *accs, size_t n, int64_t node_id)
         return n;
 }
 
+/*
+ * Splits value (of an interval of dur_ns) over the clock hours of
+ * [lo, hi), adding each hour's pro-rata part to hour_uj (when not NULL)
+ * and returning the sum of the parts, so that the hours of a figure always
+ * add up to its total. hours, when not NULL, receives each hour's part and
+ * covered time too.
+ */
+static int64_t
+split_hours(const struct cl_report_model *m, int64_t lo, int64_t hi,
+            int64_t value, int64_t dur_ns, int64_t *hour_uj,
+            struct cl_hour_report *hours)
+{
+        int64_t sum = 0;
+
+        for (int64_t t = lo; t < hi;) {
+                int64_t hour = (t - m->period_start_ns) / CL_NS_PER_HOUR;
+                int64_t hour_end =
+                    m->period_start_ns + (hour + 1) * CL_NS_PER_HOUR;
+                int64_t seg_end = hour_end < hi ? hour_end : hi;
+                int64_t piece = pro_rata(value, seg_end - t, dur_ns);
+
+                sum += piece;
+                if (hour >= 0 && hour < (int64_t)m->n_hours) {
+                        if (hour_uj != NULL)
+                                hour_uj[hour] += piece;
+                        if (hours != NULL) {
+                                hours[hour].energy_uj += piece;
+                                hours[hour].sampled_ns += seg_end - t;
+                        }
+                }
+                t = seg_end;
+        }
+        return sum;
+}
+
 /* Adds a sample's node energy to its node and to the hours it spans. */
 static void
 add_sample(struct cl_report_model *m, struct node_acc *acc,
@@ -124,8 +166,10 @@ add_sample(struct cl_report_model *m, struct node_acc *acc,
                 n->gap_ns += part;
                 return;
         }
-        e_part = pro_rata(energy, part, dur);
-        idle_part = pro_rata(sqlite3_column_int64(st, 7), part, dur);
+        e_part =
+            split_hours(m, s->lo, s->hi, energy, dur, n->hour_uj, m->hours);
+        idle_part = split_hours(m, s->lo, s->hi, sqlite3_column_int64(st, 7),
+                                dur, NULL, NULL);
         n->intervals++;
         n->sampled_ns += part;
         n->energy_uj += e_part;
@@ -144,48 +188,38 @@ add_sample(struct cl_report_model *m, struct node_acc *acc,
                 n->scaled_intervals++;
         if (dur > 0 && (double)energy / 1e6 / ((double)dur / 1e9) > n->peak_w)
                 n->peak_w = (double)energy / 1e6 / ((double)dur / 1e9);
-        /* Hours: split the interval at hour boundaries. */
-        for (int64_t t = s->lo; t < s->hi;) {
-                int64_t hour = (t - m->period_start_ns) / CL_NS_PER_HOUR;
-                int64_t hour_end =
-                    m->period_start_ns + (hour + 1) * CL_NS_PER_HOUR;
-                int64_t seg_end = hour_end < s->hi ? hour_end : s->hi;
-
-                if (hour >= 0 && hour < (int64_t)m->n_hours)
-                        m->hours[hour].energy_uj +=
-                            pro_rata(energy, seg_end - t, dur);
-                t = seg_end;
-        }
 }
 
-static void
-add_pod_row(struct pod_acc *p, int64_t node_id, const struct sample_part *s,
-            sqlite3_stmt *st)
+static cl_err
+add_pod_row(struct cl_report_model *m, struct pod_acc *p, int64_t node_id,
+            const struct sample_part *s, sqlite3_stmt *st)
 {
         int64_t dur = s->end_ns - s->start_ns, part = s->hi - s->lo;
+        int64_t energy;
 
         if (!p->present) {
                 p->present = 1;
                 p->node_id = node_id;
                 p->first_ns = s->lo;
+                p->hour_uj = calloc(m->n_hours + 1, sizeof(*p->hour_uj));
+                if (p->hour_uj == NULL)
+                        return cl_fail(CL_ENOMEM, "pod hours");
         }
         p->last_ns = s->hi;
         if (!s->ok || sqlite3_column_type(st, 13) == SQLITE_NULL)
-                return;
-        {
-                int64_t energy = sqlite3_column_int64(st, 13);
-
-                p->energy_uj += pro_rata(energy, part, dur);
-                p->cpu_us += pro_rata(sqlite3_column_int64(st, 12), part, dur);
-                p->run_ns += part;
-                if (s->measured)
-                        p->measured++;
-                else
-                        p->estimated++;
-                if (dur > 0 &&
-                    (double)energy / 1e6 / ((double)dur / 1e9) > p->peak_w)
-                        p->peak_w = (double)energy / 1e6 / ((double)dur / 1e9);
-        }
+                return CL_OK;
+        energy = sqlite3_column_int64(st, 13);
+        p->energy_uj +=
+            split_hours(m, s->lo, s->hi, energy, dur, p->hour_uj, NULL);
+        p->cpu_us += pro_rata(sqlite3_column_int64(st, 12), part, dur);
+        p->run_ns += part;
+        if (s->measured)
+                p->measured++;
+        else
+                p->estimated++;
+        if (dur > 0 && (double)energy / 1e6 / ((double)dur / 1e9) > p->peak_w)
+                p->peak_w = (double)energy / 1e6 / ((double)dur / 1e9);
+        return CL_OK;
 }
 
 static cl_err
@@ -264,8 +298,10 @@ scan_samples(sqlite3 *db, struct cl_report_model *m, struct node_acc *nodes,
                                 if (rc != CL_OK)
                                         break;
                         }
-                        add_pod_row(&(*pods)[pod_id], nodes[s.node].node_id, &s,
-                                    st);
+                        rc = add_pod_row(m, &(*pods)[pod_id],
+                                         nodes[s.node].node_id, &s, st);
+                        if (rc != CL_OK)
+                                break;
                 }
         }
         if (rc == CL_OK && step != SQLITE_DONE)
@@ -310,7 +346,7 @@ build_workloads(sqlite3 *db, struct cl_report_model *m,
         while (sqlite3_step(st) == SQLITE_ROW) {
                 int64_t id = sqlite3_column_int64(st, 0);
                 struct cl_workload_report *w;
-                const struct pod_acc *p;
+                struct pod_acc *p;
                 const char *ns, *name;
 
                 if (id < 0 || (size_t)id >= pods_cap || !pods[id].present)
@@ -337,6 +373,9 @@ build_workloads(sqlite3 *db, struct cl_report_model *m,
                 w->peak_w = p->peak_w;
                 w->method =
                     method_of(p->measured, p->estimated, CL_METHOD_ATTRIBUTED);
+                /* The workload takes over the pod's hour array. */
+                w->hour_uj = p->hour_uj;
+                p->hour_uj = NULL;
                 (void)nodes;
         }
         sqlite3_finalize(st);
@@ -404,6 +443,8 @@ cl_aggregate_period(sqlite3 *db, struct cl_report_model *m)
         if (rc == CL_OK)
                 finish_nodes(m, nodes);
         free(nodes);
+        for (size_t i = 0; i < pods_cap; i++)
+                free(pods[i].hour_uj);
         free(pods);
         return rc;
 }

@@ -16,6 +16,25 @@ cl_emissions_g(int64_t energy_uj, double g_per_kwh)
         return (double)energy_uj / UJ_PER_KWH * g_per_kwh;
 }
 
+/*
+ * Returns the emissions of a figure from its energy per hour and each
+ * hour's applied intensity, or, for a model without hours (built by hand),
+ * from its energy and the model's intensity.
+ */
+static double
+emissions_by_hour(const struct cl_report_model *m, const int64_t *hour_uj,
+                  int64_t energy_uj)
+{
+        double g = 0.0;
+
+        if (hour_uj == NULL || m->n_hours == 0)
+                return cl_emissions_g(energy_uj, m->intensity_g_per_kwh);
+        for (size_t h = 0; h < m->n_hours; h++)
+                g +=
+                    cl_emissions_g(hour_uj[h], m->hours[h].intensity_g_per_kwh);
+        return g;
+}
+
 static struct cl_check *
 add_check(struct cl_check *checks, size_t *n, const char *name,
           const char *unit)
@@ -54,19 +73,38 @@ coverage_check(struct cl_check *c, double coverage, double threshold,
         }
 }
 
+/*
+ * The grid reference is a generation-side annual average, so it is
+ * compared with the time-matched hourly intensity of the energy, never
+ * with the consumption-side official factor.
+ */
 static void
 grid_check(struct cl_check *c, const struct cl_report_model *m)
 {
         c->has_target = 1;
         c->target = m->grid_reference_g_per_kwh;
+        if (!m->has_time_matched) {
+                c->result = CL_STATUS_NOT_ASSESSED;
+                snprintf(c->reason, sizeof(c->reason),
+                         "No time-matched hourly intensity for the period "
+                         "(%s); the official factor is a consumption-side "
+                         "multi-year average and is not compared with the "
+                         "grid reference of %.1f gCO2eq/kWh.",
+                         m->intensity_note[0] ? m->intensity_note
+                                              : "none stored",
+                         c->target);
+                return;
+        }
         c->has_value = 1;
-        c->value = m->intensity_g_per_kwh;
+        c->value = m->time_matched_g_per_kwh;
         c->result = c->value <= c->target ? CL_STATUS_COMPLIANT
                                           : CL_STATUS_NON_COMPLIANT;
         snprintf(c->reason, sizeof(c->reason),
-                 "Intensity applied %.1f gCO2eq/kWh (%s) is %s the "
+                 "Time-matched hourly intensity of the energy %.1f "
+                 "gCO2eq/kWh (%s, %s side, %.0f %% of the energy) is %s the "
                  "organisation's grid reference of %.1f gCO2eq/kWh.",
-                 c->value, m->intensity_source,
+                 c->value, m->hourly_source, m->time_matched_basis,
+                 m->time_matched_share * 100.0,
                  c->value <= c->target ? "at or below" : "above", c->target);
 }
 
@@ -112,15 +150,11 @@ apply_nodes(struct cl_report_model *m)
                 struct cl_node_report *n = &m->nodes[i];
                 struct cl_check *c;
 
-                n->emissions_g =
-                    cl_emissions_g(n->energy_uj, m->intensity_g_per_kwh);
+                n->emissions_g = emissions_by_hour(m, n->hour_uj, n->energy_uj);
                 n->n_checks = 0;
                 c = add_check(n->checks, &n->n_checks, "coverage", "%");
                 coverage_check(c, n->coverage, m->coverage_threshold,
                                "the period on this node");
-                c = add_check(n->checks, &n->n_checks, "grid_intensity",
-                              "gCO2eq/kWh");
-                grid_check(c, m);
         }
 }
 
@@ -168,7 +202,7 @@ apply_workload(struct cl_report_model *m, struct cl_workload_report *w,
         struct cl_check *cov, *pod_cov, *budget;
         int insufficient;
 
-        w->emissions_g = cl_emissions_g(w->energy_uj, m->intensity_g_per_kwh);
+        w->emissions_g = emissions_by_hour(m, w->hour_uj, w->energy_uj);
         w->emissions_rate_g_per_h =
             w->run_s > 0 ? w->emissions_g / (w->run_s / 3600.0) : 0.0;
         w->n_checks = 0;
@@ -193,13 +227,20 @@ cl_compliance_apply(struct cl_report_model *m, const struct cl_policy *policy)
         struct cl_check *c;
 
         m->energy_kwh = (double)m->energy_uj / UJ_PER_KWH;
-        m->emissions_g = cl_emissions_g(m->energy_uj, m->intensity_g_per_kwh);
-        m->facility_emissions_g = m->emissions_g * m->pue;
-        for (size_t h = 0; h < m->n_hours; h++) {
-                m->hours[h].intensity_g_per_kwh = m->intensity_g_per_kwh;
-                m->hours[h].emissions_g = cl_emissions_g(
-                    m->hours[h].energy_uj, m->intensity_g_per_kwh);
+        if (m->n_hours == 0) {
+                m->emissions_g =
+                    cl_emissions_g(m->energy_uj, m->intensity_g_per_kwh);
+        } else {
+                m->emissions_g = 0.0;
+                for (size_t h = 0; h < m->n_hours; h++) {
+                        struct cl_hour_report *hr = &m->hours[h];
+
+                        hr->emissions_g = cl_emissions_g(
+                            hr->energy_uj, hr->intensity_g_per_kwh);
+                        m->emissions_g += hr->emissions_g;
+                }
         }
+        m->facility_emissions_g = m->emissions_g * m->pue;
         apply_nodes(m);
         memset(m->status_counts, 0, sizeof(m->status_counts));
         for (size_t i = 0; i < m->n_workloads; i++) {

@@ -12,6 +12,7 @@
  */
 #include "commands.h"
 #include "db.h"
+#include "intensity_options.h"
 #include "keygen.h"
 #include "log.h"
 #include "meter.h"
@@ -34,11 +35,13 @@ static const char usage_text[] =
     "Commands:\n"
     "  run --db PATH --out DIR --sign-key KEY.pem --sign-cert CERT.pem\n"
     "      [--date YYYY-MM-DD | --month YYYY-MM] [--policy FILE]\n"
-    "      [--retention-days N]\n"
+    "      [--retention-days N] [--offline] [intensity source options]\n"
     "      Report one calendar day in KST (UTC+9; default: yesterday) as\n"
     "      signed PDF, XLSX (+ .p7s) and JSON files in DIR, and roll the\n"
     "      day up by hour; --month reports a month from the rollups;\n"
     "      --retention-days deletes rolled-up samples older than N days.\n"
+    "      Hourly intensity the policy's hourly source lacks is fetched\n"
+    "      first (options as for 'intensity fetch'), unless --offline.\n"
     "  verify FILE [--ca CA.pem]\n"
     "      Check a PDF's signature, or an XLSX against the .p7s beside it.\n"
     "      Without --ca the certificate is reported as untrusted.\n"
@@ -82,6 +85,7 @@ enum {
         OPT_FONT_BOLD,
         OPT_MONTH,
         OPT_RETENTION_DAYS,
+        OPT_OFFLINE,
         OPT_HELP,
 };
 
@@ -98,6 +102,7 @@ static const struct option long_options[] = {
     {"font-bold", required_argument, NULL, OPT_FONT_BOLD},
     {"month", required_argument, NULL, OPT_MONTH},
     {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -106,6 +111,9 @@ struct args {
         const char *db, *date, *out, *key, *cert, *policy, *ca;
         const char *templates, *font, *font_bold;
         const char *month, *retention_days;
+        int offline;
+        /* Intensity source options, as `carbonledger intensity` takes. */
+        struct cl_intensity_config intensity;
         int help;
         char **rest; /* positional arguments after the command */
         int n_rest;
@@ -131,15 +139,25 @@ static int
 parse_args(int argc, char **argv, struct args *a)
 {
         const char *env = getenv("CARBONLEDGER_TEMPLATES");
-        int opt;
+        struct option all[sizeof(long_options) / sizeof(long_options[0]) +
+                          CL_INTENSITY_OPT_END - CL_INTENSITY_OPT_FIRST + 1];
+        int opt, applied;
 
         memset(a, 0, sizeof(*a));
+        if (cl_intensity_merge_options(long_options, all,
+                                       sizeof(all) / sizeof(all[0])) != CL_OK)
+                return usage_error("%s", cl_last_error());
         a->templates = env != NULL && env[0] != '\0' ? env : CL_TEMPLATE_DIR;
         a->font = CL_FONT_PATH;
         a->font_bold = CL_FONT_BOLD_PATH;
         opterr = 0;
         optind = 1;
-        while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "", all, NULL)) != -1) {
+                applied = cl_intensity_apply_option(&a->intensity, opt, optarg);
+                if (applied < 0)
+                        return usage_error("%s", cl_last_error());
+                if (applied > 0)
+                        continue;
                 switch (opt) {
                 case OPT_DB:
                         a->db = optarg;
@@ -177,6 +195,9 @@ parse_args(int argc, char **argv, struct args *a)
                 case OPT_RETENTION_DAYS:
                         a->retention_days = optarg;
                         break;
+                case OPT_OFFLINE:
+                        a->offline = 1;
+                        break;
                 case OPT_HELP:
                         a->help = 1;
                         break;
@@ -187,6 +208,7 @@ parse_args(int argc, char **argv, struct args *a)
         }
         a->rest = argv + optind;
         a->n_rest = argc - optind;
+        a->intensity.template_dir = a->templates;
         return 0;
 }
 
@@ -211,6 +233,8 @@ cmd_run(const struct args *a)
             .cert_path = a->cert,
             .policy_path = a->policy,
             .template_dir = a->templates,
+            .intensity = &a->intensity,
+            .offline = a->offline,
             .font_path = a->font,
             .font_bold_path = a->font_bold,
         };

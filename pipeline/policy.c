@@ -262,6 +262,62 @@ apply_budgets(struct cl_policy *p, json_object *b, const char *path)
         return CL_OK;
 }
 
+static cl_err
+apply_accounting(struct cl_policy *p, json_object *s, const char *path)
+{
+        static const char *const keys[] = {
+            "basis",     "hourly_source",    "zone",
+            "grid_loss", "grid_loss_origin", "comment",
+            NULL};
+        char basis[16] = "";
+        cl_err rc;
+
+        rc = check_keys(s, path, "accounting", keys);
+        if (rc == CL_OK)
+                rc = get_string(s, "accounting", "basis", path, basis,
+                                sizeof(basis));
+        if (rc == CL_OK && basis[0] != '\0') {
+                if (strcmp(basis, "official") == 0)
+                        p->hourly_basis = 0;
+                else if (strcmp(basis, "hourly") == 0)
+                        p->hourly_basis = 1;
+                else
+                        rc = cl_fail(CL_EFORMAT,
+                                     "%s: 'accounting.basis' is '%s', "
+                                     "expected 'official' or 'hourly'",
+                                     path, basis);
+        }
+        if (rc == CL_OK)
+                rc = get_string(s, "accounting", "hourly_source", path,
+                                p->hourly_source, sizeof(p->hourly_source));
+        /* A marginal rate is no average intensity of the energy used. */
+        if (rc == CL_OK && strcmp(p->hourly_source, "watttime") == 0)
+                rc = cl_fail(CL_EFORMAT,
+                             "%s: 'accounting.hourly_source' cannot be "
+                             "'watttime': its marginal rates are never "
+                             "mixed into average-based totals",
+                             path);
+        if (rc == CL_OK && strcmp(p->hourly_source, "kpx") != 0 &&
+            strcmp(p->hourly_source, "electricitymaps") != 0 &&
+            strcmp(p->hourly_source, "static") != 0 &&
+            strcmp(p->hourly_source, "gir") != 0)
+                rc = cl_fail(CL_EFORMAT,
+                             "%s: 'accounting.hourly_source' is '%s', "
+                             "expected kpx, electricitymaps, static or gir",
+                             path, p->hourly_source);
+        if (rc == CL_OK)
+                rc = get_string(s, "accounting", "zone", path, p->zone,
+                                sizeof(p->zone));
+        if (rc == CL_OK)
+                rc = get_number(s, "accounting", "grid_loss", path, 0.0, 0.5,
+                                &p->grid_loss);
+        if (rc == CL_OK)
+                rc = get_string(s, "accounting", "grid_loss_origin", path,
+                                p->grid_loss_origin,
+                                sizeof(p->grid_loss_origin));
+        return rc;
+}
+
 /* Applies the keys present in doc (parsed from path) over p. */
 static cl_err
 apply_policy(struct cl_policy *p, json_object *doc, const char *path)
@@ -274,6 +330,7 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
                                           "coverage_threshold",
                                           "budgets_g_per_hour",
                                           "comment",
+                                          "accounting",
                                           NULL};
         static const char *const factor_keys[] = {"source", "notice", "comment",
                                                   NULL};
@@ -312,6 +369,10 @@ apply_policy(struct cl_policy *p, json_object *doc, const char *path)
                                         p->factor_notice,
                                         sizeof(p->factor_notice));
         }
+        if (rc == CL_OK)
+                rc = get_section(doc, "accounting", path, &s);
+        if (rc == CL_OK && s != NULL)
+                rc = apply_accounting(p, s, path);
         if (rc == CL_OK)
                 rc = get_section(doc, "grid_reference", path, &s);
         if (rc == CL_OK && s != NULL) {

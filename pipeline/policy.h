@@ -16,6 +16,11 @@ struct cl_policy {
         char name[200];
         char organisation[200];
         char factor_notice[128]; /* "" for the factor in force */
+        int hourly_basis;        /* 0: official factor, 1: hourly */
+        char hourly_source[24];  /* "kpx", "electricitymaps", ... */
+        char zone[16];           /* "KR" */
+        double grid_loss;        /* share lost in the grid, 0..0.5 */
+        char grid_loss_origin[256];
         double grid_reference_g_per_kwh;
         char grid_reference_origin[256];
         double pue_target;

@@ -4,10 +4,10 @@
 #include "run.h"
 
 #include "aggregate.h"
-#include "analyses_report.h"
 #include "compliance.h"
 #include "db.h"
 #include "fsutil.h"
+#include "intensity.h"
 #include "ledger.h"
 #include "log.h"
 #include "meter.h"
@@ -18,6 +18,7 @@
 #include "verify.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@ set_intensity(struct cl_report_model *m, const struct cl_emission_factor *f)
 {
         /* tCO2eq/MWh = kgCO2eq/kWh; x 1000 gives gCO2eq/kWh. */
         m->intensity_g_per_kwh = f->t_per_mwh * 1000.0;
+        m->official_g_per_kwh = m->intensity_g_per_kwh;
         m->intensity_method = CL_METHOD_DECLARED;
         snprintf(m->intensity_source, sizeof(m->intensity_source), "gir");
         snprintf(m->intensity_label, sizeof(m->intensity_label),
@@ -65,6 +67,116 @@ set_intensity(struct cl_report_model *m, const struct cl_emission_factor *f)
                  "tCO2eq/MWh%s",
                  f->notice, f->statistics, f->t_per_mwh,
                  f->confirmed ? "" : " (value not confirmed at the source)");
+}
+
+/*
+ * Fills each hour's intensity from the stored hourly values of the
+ * policy's source and zone: the time-matched value as the source gives it,
+ * and the applied (consumption-side) value. With the official basis every
+ * hour applies the official factor; with the hourly basis an hour applies
+ * its generation-side value divided by (1 - grid loss), or the official
+ * factor, flagged, when it has none.
+ */
+static cl_err
+apply_hourly_intensity(sqlite3 *db, struct cl_report_model *m)
+{
+        struct cl_intensity_hour *stored = NULL;
+        double weighted = 0.0, matched_uj = 0.0, all_uj = 0.0;
+        cl_err rc = CL_OK;
+
+        if (m->n_hours > 0) {
+                stored = calloc(m->n_hours, sizeof(*stored));
+                if (stored == NULL)
+                        return cl_fail(CL_ENOMEM, "hourly intensity");
+                rc = cl_intensity_load(db, m->hourly_source, m->zone,
+                                       m->period_start_ns, m->n_hours, stored);
+                if (rc != CL_OK)
+                        goto out;
+        }
+        for (size_t h = 0; h < m->n_hours; h++) {
+                struct cl_hour_report *hr = &m->hours[h];
+                const struct cl_intensity_hour *ih = &stored[h];
+                int usable = ih->has_value && ih->basis != CL_BASIS_MARGINAL;
+
+                hr->intensity_g_per_kwh = m->official_g_per_kwh;
+                hr->intensity_method = CL_METHOD_DECLARED;
+                snprintf(hr->intensity_source, sizeof(hr->intensity_source),
+                         "gir");
+                all_uj += (double)hr->energy_uj;
+                if (usable) {
+                        hr->has_hourly = 1;
+                        hr->hourly_g_per_kwh = ih->g_per_kwh;
+                        snprintf(hr->hourly_basis, sizeof(hr->hourly_basis),
+                                 "%s", cl_intensity_basis_name(ih->basis));
+                        snprintf(hr->hourly_quality, sizeof(hr->hourly_quality),
+                                 "%s", cl_intensity_quality_name(ih->quality));
+                        snprintf(m->time_matched_basis,
+                                 sizeof(m->time_matched_basis), "%s",
+                                 hr->hourly_basis);
+                        m->hours_hourly++;
+                        weighted += (double)hr->energy_uj * ih->g_per_kwh;
+                        matched_uj += (double)hr->energy_uj;
+                }
+                if (!m->hourly_basis)
+                        continue;
+                if (usable) {
+                        hr->intensity_g_per_kwh =
+                            ih->basis == CL_BASIS_GENERATION
+                                ? ih->g_per_kwh / (1.0 - m->grid_loss)
+                                : ih->g_per_kwh;
+                        hr->intensity_method =
+                            ih->quality == CL_QUALITY_DECLARED
+                                ? CL_METHOD_DECLARED
+                            : ih->quality == CL_QUALITY_MEASURED
+                                ? CL_METHOD_MEASURED
+                                : CL_METHOD_ESTIMATED;
+                        snprintf(hr->intensity_source,
+                                 sizeof(hr->intensity_source), "%s",
+                                 m->hourly_source);
+                } else {
+                        hr->fell_back = 1;
+                        m->hours_fallback++;
+                }
+        }
+        if (m->hours_hourly > 0 && matched_uj > 0) {
+                m->has_time_matched = 1;
+                m->time_matched_g_per_kwh = weighted / matched_uj;
+                m->time_matched_share = matched_uj / all_uj;
+        } else if (m->intensity_note[0] == '\0') {
+                snprintf(m->intensity_note, sizeof(m->intensity_note),
+                         "no %s hours stored for zone %s", m->hourly_source,
+                         m->zone);
+        }
+out:
+        free(stored);
+        return rc;
+}
+
+/* Sets the model's summary intensity once the hours are applied. */
+static void
+summarise_intensity(struct cl_report_model *m)
+{
+        double g = 0.0;
+
+        if (!m->hourly_basis || m->energy_uj <= 0)
+                return;
+        for (size_t h = 0; h < m->n_hours; h++)
+                g += (double)m->hours[h].energy_uj *
+                     m->hours[h].intensity_g_per_kwh;
+        m->intensity_g_per_kwh = g / (double)m->energy_uj;
+        m->intensity_method = m->hours_fallback == 0 ? CL_METHOD_MEASURED
+                              : m->hours_fallback < m->n_hours
+                                  ? CL_METHOD_MIXED
+                                  : CL_METHOD_DECLARED;
+        snprintf(m->intensity_source, sizeof(m->intensity_source), "%s",
+                 m->hourly_source);
+        snprintf(m->intensity_label, sizeof(m->intensity_label),
+                 "Time-matched hourly intensity from %s (zone %s), converted "
+                 "to the consumption side with %.1f %% grid losses; %zu of "
+                 "%zu hours filled from the official factor %.1f "
+                 "gCO2eq/kWh",
+                 m->hourly_source, m->zone, m->grid_loss * 100.0,
+                 m->hours_fallback, m->n_hours, m->official_g_per_kwh);
 }
 
 static void
@@ -81,6 +193,13 @@ set_policy_fields(struct cl_report_model *m, const struct cl_policy *p)
         snprintf(m->pue_target_origin, sizeof(m->pue_target_origin), "%s",
                  p->pue_target_origin);
         m->coverage_threshold = p->coverage_threshold;
+        m->hourly_basis = p->hourly_basis;
+        snprintf(m->hourly_source, sizeof(m->hourly_source), "%s",
+                 p->hourly_source);
+        snprintf(m->zone, sizeof(m->zone), "%s", p->zone);
+        m->grid_loss = p->grid_loss;
+        snprintf(m->grid_loss_origin, sizeof(m->grid_loss_origin), "%s",
+                 p->grid_loss_origin);
 }
 
 cl_err
@@ -137,10 +256,13 @@ cl_build_period_model(sqlite3 *db, const struct cl_policy *policy,
         }
 
         rc = cl_aggregate_period(db, m);
+        if (rc == CL_OK)
+                rc = apply_hourly_intensity(db, m);
         if (rc != CL_OK) {
                 cl_report_model_free(m);
                 return rc;
         }
+        summarise_intensity(m);
         cl_compliance_apply(m, policy);
         return CL_OK;
 }
@@ -374,18 +496,75 @@ fill_result(const struct cl_report_model *m, const struct run_files *f,
                sizeof(res->status_counts));
 }
 
+/*
+ * Fetches the hours of [start_ns, end_ns) that the policy's hourly source
+ * lacks. A failure is no error of the run: the report falls back to the
+ * official factor for those hours and note says why.
+ */
+/* Computes the UTC bounds of the run's day or month. */
+static cl_err
+period_of(const struct cl_run_options *opt, const char *date, int64_t *start_ns,
+          int64_t *end_ns)
+{
+        int y, mo, d;
+        cl_err rc;
+
+        if (opt->month != NULL)
+                return cl_parse_month(opt->month, start_ns, end_ns);
+        rc = cl_parse_date(date, &y, &mo, &d);
+        if (rc != CL_OK)
+                return rc;
+        *start_ns = cl_kst_day_start_ns(y, mo, d);
+        *end_ns = *start_ns + CL_NS_PER_DAY;
+        return CL_OK;
+}
+
+static void
+fetch_hourly(sqlite3 *db, const struct cl_run_options *opt,
+             const struct cl_policy *policy, int64_t start_ns, int64_t end_ns,
+             char *note, size_t size)
+{
+        struct cl_fetch_summary sum;
+        cl_err rc;
+
+        note[0] = '\0';
+        if (opt->offline || opt->intensity == NULL) {
+                snprintf(note, size, "not fetched: offline run");
+                cl_info("intensity_skipped", "source=%s reason=offline",
+                        policy->hourly_source);
+                return;
+        }
+        rc = cl_intensity_fetch(db, opt->intensity, policy->hourly_source,
+                                policy->zone, start_ns, end_ns, &sum);
+        if (rc == CL_OK) {
+                cl_info("intensity_fetched",
+                        "source=%s zone=%s stored=%d missing=%d "
+                        "already_stored=%d calls=%d",
+                        policy->hourly_source, policy->zone, sum.hours_stored,
+                        sum.hours_missing, sum.hours_already_stored, sum.calls);
+                return;
+        }
+        snprintf(note, size, "%s fetch failed: %s", policy->hourly_source,
+                 cl_last_error());
+        cl_warn("intensity_unavailable",
+                "source=%s zone=%s quota_blocked=%d error=\"%s\" "
+                "effect=\"hours without data use the official factor\"",
+                policy->hourly_source, policy->zone, sum.quota_blocked,
+                cl_last_error());
+}
+
 cl_err
 cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
 {
         struct cl_report_model model;
-        struct cl_analyses_report *analyses = NULL;
         struct cl_signer *signer = NULL;
         struct cl_policy policy;
         struct run_files files;
         int64_t now_ns = opt->now_ns ? opt->now_ns : cl_now_ns();
         int have_policy = 0, have_model = 0, have_files = 0;
+        int64_t period_start = 0, period_end = 0;
         sqlite3 *db = NULL;
-        char date[11];
+        char date[11], note[256];
         cl_err rc;
 
         memset(res, 0, sizeof(*res));
@@ -409,6 +588,11 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         rc = cl_db_open(opt->db_path, CL_DB_WRITE, &db);
         if (rc != CL_OK)
                 goto out;
+        rc = period_of(opt, date, &period_start, &period_end);
+        if (rc != CL_OK)
+                goto out;
+        fetch_hourly(db, opt, &policy, period_start, period_end, note,
+                     sizeof(note));
         /* The day's hourly rollups, and retention (rollup.c). */
         if (opt->month == NULL)
                 rc = cl_rollup_nightly(db, date, opt->retention_days, now_ns);
@@ -421,6 +605,12 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         if (rc != CL_OK)
                 goto out;
         have_model = 1;
+        if (note[0] != '\0' && !model.has_time_matched) {
+                /* Say why the hours fell back, in the checks too. */
+                snprintf(model.intensity_note, sizeof(model.intensity_note),
+                         "%s", note);
+                cl_compliance_apply(&model, &policy);
+        }
         cl_info("report_model_built",
                 "date=%s nodes=%zu workloads=%zu energy_kwh=%.6f "
                 "has_samples=%d",
@@ -432,12 +622,7 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         if (rc != CL_OK)
                 goto out;
         have_files = 1;
-        rc = cl_analyses_report_for_day(db, opt->db_path, &policy,
-                                        opt->template_dir, date, now_ns,
-                                        &analyses);
-        model.analyses = analyses;
-        if (rc == CL_OK)
-                rc = render_all(&model, opt, signer, &files);
+        rc = render_all(&model, opt, signer, &files);
         if (rc == CL_OK)
                 rc = self_verify(&files);
         if (rc == CL_OK)
@@ -445,7 +630,6 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         if (rc == CL_OK)
                 fill_result(&model, &files, signer, res);
 out:
-        cl_analyses_report_free(analyses);
         if (have_files)
                 remove_temporaries(&files);
         if (have_model)

@@ -13,6 +13,7 @@
 #define CL_RUN_H
 
 #include "err.h"
+#include "intensity.h"
 #include "policy.h"
 #include "report_model.h"
 
@@ -33,6 +34,10 @@ struct cl_run_options {
         int64_t now_ns;     /* generation time; 0 reads the clock */
         const char *month;  /* "YYYY-MM": report that KST month instead */
         int retention_days; /* > 0: delete rolled-up samples older */
+        /* Hourly intensity: fetched for the period before reporting from
+           the policy's hourly source unless offline. */
+        const struct cl_intensity_config *intensity;
+        int offline;
 };
 
 struct cl_run_result {

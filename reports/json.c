@@ -5,7 +5,6 @@
  */
 #include "json_report.h"
 
-#include "analyses_model.h"
 #include "fsutil.h"
 #include "render.h"
 #include "timeutil.h"
@@ -149,6 +148,37 @@ totals_to_json(const struct cl_report_model *m)
         return o;
 }
 
+/*
+ * One hour: energy is null when no sample covers the hour, so an unknown
+ * hour never reads as a measured zero.
+ */
+static void
+hour_fields(json_object *o, const struct cl_hour_report *h)
+{
+        json_object *hourly = json_object_new_object();
+
+        json_object_object_add(
+            o, "energy_j",
+            h->sampled_ns > 0 ? json_object_new_double(joules(h->energy_uj))
+                              : NULL);
+        put_double(o, "sampled_s", (double)h->sampled_ns / 1e9);
+        put_double(o, "g_per_kwh", h->intensity_g_per_kwh);
+        put_string(o, "g_per_kwh_method", cl_method_name(h->intensity_method));
+        put_string(o, "g_per_kwh_source", h->intensity_source);
+        json_object_object_add(o, "fell_back",
+                               json_object_new_boolean(h->fell_back));
+        json_object_object_add(
+            o, "emissions_g",
+            h->sampled_ns > 0 ? json_object_new_double(h->emissions_g) : NULL);
+        json_object_object_add(
+            hourly, "g_per_kwh",
+            h->has_hourly ? json_object_new_double(h->hourly_g_per_kwh) : NULL);
+        put_string(hourly, "basis", h->hourly_basis);
+        put_string(hourly, "quality",
+                   h->has_hourly ? h->hourly_quality : "missing");
+        json_object_object_add(o, "time_matched", hourly);
+}
+
 static json_object *
 hours_to_json(const struct cl_report_model *m)
 {
@@ -162,9 +192,7 @@ hours_to_json(const struct cl_report_model *m)
                 put_string(
                     o, "start_kst",
                     cl_format_kst(m->hours[h].start_ns, kst, sizeof(kst)));
-                put_double(o, "energy_j", joules(m->hours[h].energy_uj));
-                put_double(o, "g_per_kwh", m->hours[h].intensity_g_per_kwh);
-                put_double(o, "emissions_g", m->hours[h].emissions_g);
+                hour_fields(o, &m->hours[h]);
                 json_object_array_add(a, o);
         }
         return a;
@@ -204,6 +232,24 @@ context_to_json(const struct cl_report_model *m, json_object *doc)
                    m->grid_reference_g_per_kwh);
         put_string(intensity, "grid_reference_origin",
                    m->grid_reference_origin);
+        put_string(intensity, "accounting_basis",
+                   m->hourly_basis ? "hourly" : "official");
+        put_double(intensity, "official_g_per_kwh", m->official_g_per_kwh);
+        put_string(intensity, "hourly_source", m->hourly_source);
+        put_string(intensity, "zone", m->zone);
+        if (m->hourly_basis)
+                put_double(intensity, "grid_loss", m->grid_loss);
+        json_object_object_add(
+            intensity, "time_matched_g_per_kwh",
+            m->has_time_matched
+                ? json_object_new_double(m->time_matched_g_per_kwh)
+                : NULL);
+        put_string(intensity, "time_matched_basis", m->time_matched_basis);
+        put_double(intensity, "time_matched_energy_share",
+                   m->time_matched_share);
+        put_int(intensity, "hours_with_hourly", (int64_t)m->hours_hourly);
+        put_int(intensity, "hours_fallback", (int64_t)m->hours_fallback);
+        put_string(intensity, "note", m->intensity_note);
         json_object_object_add(doc, "intensity", intensity);
 
         put_string(policy, "name", m->policy_name);
@@ -250,9 +296,6 @@ cl_report_to_json(const struct cl_report_model *m)
             doc, "site_checks",
             checks_to_json(m->site_checks, m->n_site_checks));
         json_object_object_add(doc, "hours", hours_to_json(m));
-        if (m->analyses != NULL)
-                json_object_object_add(doc, "analyses",
-                                       cl_analyses_to_json(m->analyses));
         return doc;
 }
 

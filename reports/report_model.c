@@ -45,6 +45,10 @@ cl_status_name(enum cl_status status)
 void
 cl_report_model_free(struct cl_report_model *m)
 {
+        for (size_t i = 0; m->nodes != NULL && i < m->n_nodes; i++)
+                free(m->nodes[i].hour_uj);
+        for (size_t i = 0; m->workloads != NULL && i < m->n_workloads; i++)
+                free(m->workloads[i].hour_uj);
         free(m->nodes);
         free(m->workloads);
         free(m->hours);

@@ -79,6 +79,7 @@ struct cl_node_report {
         double model_idle_w;   /* power model, when any estimated */
         double model_max_w;
         double emissions_g; /* IT basis */
+        int64_t *hour_uj;   /* energy per hour of the period, or NULL */
         struct cl_check checks[CL_MAX_CHECKS];
         size_t n_checks;
 };
@@ -98,6 +99,7 @@ struct cl_workload_report {
         double emissions_g; /* IT basis */
         double emissions_rate_g_per_h; /* emissions_g / (run_s / 3600) */
         enum cl_method method;         /* attributed, estimated or mixed */
+        int64_t *hour_uj; /* energy per hour of the period, or NULL */
         enum cl_status status;
         struct cl_check checks[CL_MAX_CHECKS];
         size_t n_checks;
@@ -107,7 +109,15 @@ struct cl_workload_report {
 struct cl_hour_report {
         int64_t start_ns;
         int64_t energy_uj;
-        double intensity_g_per_kwh;
+        int64_t sampled_ns;         /* 0: no samples, energy unknown */
+        double intensity_g_per_kwh; /* applied (consumption side) */
+        enum cl_method intensity_method;
+        char intensity_source[24]; /* source of the applied value */
+        int fell_back;             /* hourly basis, no hourly value */
+        int has_hourly;            /* a time-matched hourly value exists */
+        double hourly_g_per_kwh;   /* as the source gives it */
+        char hourly_basis[16];     /* "generation" or "consumption" */
+        char hourly_quality[16];   /* measured, estimated, declared, ... */
         double emissions_g;
 };
 
@@ -147,6 +157,21 @@ struct cl_report_model {
         char intensity_label[256]; /* "GIR 2025 approval (2025-12), ..." */
         double grid_reference_g_per_kwh;
         char grid_reference_origin[256];
+        int hourly_basis;          /* 0: official factor, 1: hourly */
+        double official_g_per_kwh; /* the official factor in force */
+        char hourly_source[24];    /* source of the time-matched values */
+        char zone[16];
+        double grid_loss; /* hourly basis conversion, 0..0.5 */
+        char grid_loss_origin[256];
+        /* Time-matched hourly intensity of the energy, as the source gives
+           it: sum(E_h x CI_h) / sum(E_h) over hours with a value. */
+        int has_time_matched;
+        double time_matched_g_per_kwh;
+        char time_matched_basis[16];
+        double time_matched_share; /* energy share of those hours, 0..1 */
+        size_t hours_hourly;       /* hours with a time-matched value */
+        size_t hours_fallback;     /* hourly basis: official factor used */
+        char intensity_note[256];  /* why hourly data is absent, or "" */
 
         /* Policy thresholds. */
         double coverage_threshold; /* 0..1 */

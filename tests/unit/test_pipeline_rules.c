@@ -421,7 +421,18 @@ site_checks_grid_and_pue(void **state)
         cl_compliance_apply(&m, &p);
         assert_int_equal(m.n_site_checks, 2);
         assert_string_equal(m.site_checks[0].check, "grid_intensity");
+        /* The official factor is consumption-side: not compared. */
+        assert_int_equal(m.site_checks[0].result, CL_STATUS_NOT_ASSESSED);
+        assert_false(m.site_checks[0].has_value);
+        /* A time-matched generation-side value is. */
+        m.has_time_matched = 1;
+        m.time_matched_g_per_kwh = 430.0;
+        cl_compliance_apply(&m, &p);
         assert_int_equal(m.site_checks[0].result, CL_STATUS_NON_COMPLIANT);
+        assert_true(m.site_checks[0].value == 430.0);
+        m.time_matched_g_per_kwh = 410.0;
+        cl_compliance_apply(&m, &p);
+        assert_int_equal(m.site_checks[0].result, CL_STATUS_COMPLIANT);
         assert_string_equal(m.site_checks[1].check, "pue");
         /* A declared PUE is not evidence against the target. */
         assert_int_equal(m.site_checks[1].result, CL_STATUS_NOT_ASSESSED);
