@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include "aggregate.h"
+#include "analyses_report.h"
 #include "compliance.h"
 #include "db.h"
 #include "fsutil.h"
@@ -557,6 +558,7 @@ cl_err
 cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
 {
         struct cl_report_model model;
+        struct cl_analyses_report *analyses = NULL;
         struct cl_signer *signer = NULL;
         struct cl_policy policy;
         struct run_files files;
@@ -622,7 +624,12 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         if (rc != CL_OK)
                 goto out;
         have_files = 1;
-        rc = render_all(&model, opt, signer, &files);
+        rc = cl_analyses_report_for_day(db, opt->db_path, &policy,
+                                        opt->template_dir, date, now_ns,
+                                        &analyses);
+        model.analyses = analyses;
+        if (rc == CL_OK)
+                rc = render_all(&model, opt, signer, &files);
         if (rc == CL_OK)
                 rc = self_verify(&files);
         if (rc == CL_OK)
@@ -630,6 +637,7 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         if (rc == CL_OK)
                 fill_result(&model, &files, signer, res);
 out:
+        cl_analyses_report_free(analyses);
         if (have_files)
                 remove_temporaries(&files);
         if (have_model)

@@ -5,6 +5,7 @@
  */
 #include "json_report.h"
 
+#include "analyses_model.h"
 #include "fsutil.h"
 #include "render.h"
 #include "timeutil.h"
@@ -296,6 +297,9 @@ cl_report_to_json(const struct cl_report_model *m)
             doc, "site_checks",
             checks_to_json(m->site_checks, m->n_site_checks));
         json_object_object_add(doc, "hours", hours_to_json(m));
+        if (m->analyses != NULL)
+                json_object_object_add(doc, "analyses",
+                                       cl_analyses_to_json(m->analyses));
         return doc;
 }
 
