@@ -5,11 +5,11 @@
  * The nightly run rolls up its KST day into rollup_node_hour and
  * rollup_pod_hour (replacing earlier rows of that day) and records the
  * day in rollup_day. With a retention of N days it then rolls up every
- * older day that is not rolled up yet and deletes the raw samples that
+ * older day that is not rolled up yet. It deletes the raw samples that
  * ended before the start of the KST day N days before today, but only
- * those that lie in rolled-up days and existed when their day was rolled
- * up. A month report then reads about 744 rows per node and per pod
- * instead of every sample.
+ * those in rolled-up days that existed when their day was rolled up. A
+ * month report then reads about 744 rows per node and per pod instead of
+ * every sample.
  */
 #ifndef CL_ROLLUP_H
 #define CL_ROLLUP_H

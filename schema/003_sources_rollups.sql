@@ -1,8 +1,8 @@
--- Where a sample came from, and hourly rollups that outlive raw samples.
+-- The source of each sample, and hourly rollups that outlive raw samples.
 -- Times are ns since the Unix epoch, UTC; energy integer uJ; CPU time us.
 
 -- source of a sample: 'collector' (this node's carbonledger-collector,
--- RAPL or the power model as method says), 'kepler' (pod energy taken
+-- RAPL or the power model as method records), 'kepler' (pod energy taken
 -- from a Kepler exporter by the collector) or 'prometheus' (increases of
 -- a collector's counters imported from a Prometheus server). Merged
 -- samples keep the source of the database they came from.
