@@ -195,14 +195,37 @@ region_effect(json_object *args, const struct cl_regions *regions,
         return CL_OK;
 }
 
+/* Energy of hour i: the selected pods' when known, else the nodes'. */
+static double
+hour_energy(const struct cl_an_data *d, size_t i)
+{
+        const struct cl_report_model *m = &d->model;
+        double uj = 0.0;
+
+        if (strcmp(d->selection, "cluster") == 0)
+                return (double)m->hours[i].energy_uj;
+        for (size_t g = 0; g < d->selected.n_groups; g++) {
+                const struct cl_workload_group *group = &d->selected.groups[g];
+
+                for (size_t k = 0; k < group->n_members; k++) {
+                        const int64_t *hours =
+                            m->workloads[group->members[k]].hour_uj;
+
+                        if (hours == NULL)
+                                return (double)m->hours[i].energy_uj;
+                        uj += (double)hours[i];
+                }
+        }
+        return uj;
+}
+
 /*
- * The intensity the period's energy met, weighted by the nodes' hourly
- * energy, against the best window as long as the selected pods ran.
+ * The intensity the selection's energy met in the period, weighted by its
+ * hourly energy, against the best window as long as the hours it used.
  */
 static cl_err
 shift_effect(const struct cl_analysis_env *env, json_object *args,
-             const struct cl_an_data *d, const struct base *b, struct effect *e,
-             int *added)
+             const struct cl_an_data *d, struct effect *e, int *added)
 {
         const char *zone =
             cl_an_str(args, "zone", cl_an_str(args, "current_region", "KR"));
@@ -210,7 +233,7 @@ shift_effect(const struct cl_analysis_env *env, json_object *args,
         struct cl_window best, now;
         struct cl_an_hourly h;
         double weighted = 0.0, energy = 0.0;
-        size_t duration;
+        size_t duration = 0;
         cl_err rc;
 
         if (!cl_an_bool(args, "shift_to_best_window"))
@@ -222,13 +245,14 @@ shift_effect(const struct cl_analysis_env *env, json_object *args,
         for (size_t i = 0; i < m->n_hours; i++) {
                 size_t k =
                     h.cyclic ? (size_t)cl_an_kst_hour(m->hours[i].start_ns) : i;
+                double uj = hour_energy(d, i);
 
+                duration += uj > 0.0;
                 if (k >= h.n || !h.has[k])
                         continue;
-                weighted += h.values[k] * (double)m->hours[i].energy_uj;
-                energy += (double)m->hours[i].energy_uj;
+                weighted += h.values[k] * uj;
+                energy += uj;
         }
-        duration = b->run_s > 0 ? (size_t)ceil(b->run_s / 3600.0) : h.n;
         if (duration > h.n)
                 duration = h.n;
         if (duration == 0)
@@ -250,11 +274,16 @@ shift_effect(const struct cl_analysis_env *env, json_object *args,
                 if (e->reduction < 0.0)
                         e->reduction = 0.0;
                 snprintf(e->basis, sizeof(e->basis),
-                         "best window mean %.1f against %.1f gCO2eq/kWh met "
-                         "in the period (weighted by the nodes' hourly "
-                         "energy); hourly data: %s. The reports' annual "
-                         "factor does not change with the hour.",
-                         best.mean, current, h.source);
+                         "best %zu-hour window mean %.1f against %.1f "
+                         "gCO2eq/kWh met in the period (weighted by the "
+                         "hourly energy of %s); hourly data: %s. The "
+                         "reports' annual factor does not change with the "
+                         "hour.",
+                         duration, best.mean, current,
+                         strcmp(d->selection, "cluster") == 0
+                             ? "the nodes"
+                             : "the selected pods",
+                         h.source);
                 *added = 1;
         }
         cl_an_hourly_free(&h);
@@ -317,7 +346,7 @@ cl_an_compare_impact(const struct cl_analysis_env *env, json_object *args,
         n += (size_t)added;
         added = 0;
         if (rc == CL_OK)
-                rc = shift_effect(env, args, &d, &b, &effects[n], &added);
+                rc = shift_effect(env, args, &d, &effects[n], &added);
         n += (size_t)added;
         added = 0;
         if (rc == CL_OK)

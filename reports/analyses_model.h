@@ -3,7 +3,7 @@
  * labelled rows, already reduced to what the PDF page, the XLSX sheet and
  * the JSON report show. The pipeline fills it (analyses_report.c) and the
  * renderers only read it. A section whose analysis could not run on the
- * day's data has no rows and says why in message.
+ * day's data has no rows, and message gives the reason.
  */
 #ifndef CL_ANALYSES_MODEL_H
 #define CL_ANALYSES_MODEL_H
@@ -25,7 +25,7 @@ struct cl_analysis_section {
         char analysis[48];   /* "get_power_hotspots", ... */
         char title[96];      /* English heading */
         char arguments[256]; /* the arguments it ran with, as JSON */
-        int ok;              /* 0: message says why there are no rows */
+        int ok;              /* 0: message gives the reason for no rows */
         char message[512];
         struct cl_analysis_row *rows;
         size_t n_rows;

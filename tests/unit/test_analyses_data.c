@@ -411,6 +411,20 @@ compare_shift_uses_profile(void **state)
         assert_string_equal(str(r, "effects.0.effect"), "shift_to_best_window");
         assert_near(num(r, "effects.0.reduction_percent"), 0.0);
         json_object_put(r);
+
+        /* Over 00:00-02:00 it met 400 gCO2eq/kWh; 02:00-04:00 has 300. */
+        assert_int_equal(
+            run(f, "compare_optimization_impact",
+                "{\"from\": \"2026-03-10T00:00+09:00\", \"to\": "
+                "\"2026-03-10T02:00+09:00\", \"pod\": \"db-0\", "
+                "\"shift_to_best_window\": true, \"profile\": [400, 400, "
+                "300, 300, 400, 400, 400, 400, 400, 400, 400, 400, 400, "
+                "400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400]}",
+                &r),
+            CL_OK);
+        assert_near(num(r, "effects.0.reduction_percent"), 25.0);
+        assert_non_null(strstr(str(r, "effects.0.parameter"), "2-hour"));
+        json_object_put(r);
 }
 
 static void
