@@ -471,6 +471,8 @@ mark_day(sqlite3 *db, int64_t day_start)
 /*
  * Sets *after_id to the day's max_sample_id when retention deleted samples
  * of it (the rollup is then only added to), else to 0.
+ * NOTE: samples that replace older ones of such a day (import prometheus
+ * of the same period again) are added on top, so they count twice.
  */
 static cl_err
 pruned_after(sqlite3 *db, int64_t day_start, int64_t *after_id)
