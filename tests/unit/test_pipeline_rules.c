@@ -269,7 +269,8 @@ policy_rejects_bad_files(void **state)
         } cases[] = {
             {"{\"coverage_treshold\": 0.9}", "unknown key 'coverage_treshold'"},
             {"{\"coverage_threshold\": 1.5}", "expected 0 to 1"},
-            {"{\"pue\": {\"target\": \"1.4\"}}", "'pue.target' must be a number"},
+            {"{\"pue\": {\"target\": \"1.4\"}}",
+             "'pue.target' must be a number"},
             {"{\"budgets_g_per_hour\": {\"pods\": {\"a/b\": -1}}}",
              "budgets_g_per_hour.pods.a/b"},
             {"{\"grid_reference\": 424}", "must be an object"},
