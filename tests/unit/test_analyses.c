@@ -331,6 +331,43 @@ schedule_without_hours_fails(void **state)
 }
 
 static void
+schedule_over_stored_hours(void **state)
+{
+        struct env_fixture *f = *state;
+        json_object *args = json_object_new_object(), *r = NULL, *best;
+
+        /* 12 stored hours from 00:00 KST at 400, with 300 at 05 and 06. */
+        assert_int_equal(
+            sqlite3_exec(f->db,
+                         "WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT "
+                         "i + 1 FROM h WHERE i < 11) INSERT INTO "
+                         "intensity_hour (zone, hour_ns, source, g_per_kwh, "
+                         "basis, factor_set, quality, fetched_ns, "
+                         "response_sha256) SELECT 'KR', (1773068400 + i * "
+                         "3600) * 1000000000, 'kpx', CASE WHEN i IN (5, 6) "
+                         "THEN 300 ELSE 400 END, 'generation', 'lifecycle', "
+                         "'measured', 0, '' FROM h",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        json_object_object_add(args, "duration_hours", json_object_new_int(2));
+        json_object_object_add(
+            args, "earliest_start",
+            json_object_new_string("2026-03-10T00:00+09:00"));
+        assert_int_equal(run_schedule(f, args, &r), CL_OK);
+        assert_string_equal(best_field(r, "start_kst"), "2026-03-10 05:00");
+        assert_true(json_object_object_get_ex(r, "best", &best));
+        assert_true(fabs(number_field(best, "mean_intensity_g_per_kwh") -
+                         300.0) < 1e-9);
+        json_object_put(r);
+        r = NULL;
+        /* 13 hours do not fit in the 12 stored ones. */
+        json_object_object_add(args, "duration_hours", json_object_new_int(13));
+        assert_int_equal(run_schedule(f, args, &r), CL_EINVAL);
+        assert_non_null(strstr(cl_last_error(), "longer than the stored"));
+        json_object_put(args);
+}
+
+static void
 schedule_needs_duration(void **state)
 {
         struct env_fixture *f = *state;
@@ -382,6 +419,8 @@ main(void)
             cmocka_unit_test_setup_teardown(schedule_rejects_bad_input,
                                             env_setup, env_teardown),
             cmocka_unit_test_setup_teardown(schedule_without_hours_fails,
+                                            env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(schedule_over_stored_hours,
                                             env_setup, env_teardown),
             cmocka_unit_test_setup_teardown(schedule_needs_duration, env_setup,
                                             env_teardown),
