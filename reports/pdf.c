@@ -264,6 +264,16 @@ summary_pue(struct cl_pdf_doc *d, const struct cl_report_model *m)
                     method_label(d, m->pue_method, &method), basis);
 }
 
+/* Hours of the period without a time-matched value make it mixed. */
+static enum cl_method
+time_matched_method(const struct cl_report_model *m)
+{
+        if (!m->has_time_matched)
+                return CL_METHOD_NONE;
+        return m->hours_hourly < m->n_hours ? CL_METHOD_MIXED
+                                            : CL_METHOD_MEASURED;
+}
+
 static void
 summary_policy(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
@@ -276,6 +286,27 @@ summary_policy(struct cl_pdf_doc *d, const struct cl_report_model *m)
                        m->intensity_source, m->intensity_label);
         summary_row(d, "summary.intensity", value,
                     method_label(d, m->intensity_method, &method), basis);
+        if (m->has_time_matched) {
+                cl_text_printf(value, sizeof(value), "%.1f gCO2eq/kWh",
+                               m->time_matched_g_per_kwh);
+                cl_text_printf(basis, sizeof(basis),
+                               "%s, zone %s, %s side: energy-weighted over "
+                               "the %zu hours with a value (%.1f %% of the "
+                               "energy). Accounting basis: %s.",
+                               m->hourly_source, m->zone, m->time_matched_basis,
+                               m->hours_hourly, m->time_matched_share * 100.0,
+                               m->hourly_basis ? "hourly" : "official");
+        } else {
+                cl_text_printf(value, sizeof(value), "-");
+                cl_text_printf(basis, sizeof(basis),
+                               "No time-matched hourly values: %s. "
+                               "Accounting basis: %s.",
+                               m->intensity_note[0] ? m->intensity_note
+                                                    : "none stored",
+                               m->hourly_basis ? "hourly" : "official");
+        }
+        summary_row(d, "summary.time_matched", value,
+                    method_label(d, time_matched_method(m), &method), basis);
         cl_text_printf(value, sizeof(value), "%.1f gCO2eq/kWh",
                        m->grid_reference_g_per_kwh);
         summary_row(d, "summary.grid_reference", value,
@@ -631,8 +662,9 @@ draw_verdicts(struct cl_pdf_doc *d, const struct cl_report_model *m)
 static void
 hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h)
 {
-        char kst[32], kst_end[32], hour[48], utc[32], e[32], f[32], g[32];
-        const char *cells[5];
+        char kst[32], kst_end[32], hour[48], utc[32], e[32], tm[48], ap[48];
+        char g[32];
+        const char *cells[6];
 
         cl_format_kst(h->start_ns, kst, sizeof(kst));
         cl_format_kst(h->start_ns + CL_NS_PER_HOUR, kst_end, sizeof(kst_end));
@@ -643,12 +675,25 @@ hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h)
                        kst_end + 11);
         cells[0] = hour;
         cells[1] = utc_minutes(h->start_ns, utc, sizeof(utc));
-        cl_text_printf(e, sizeof(e), "%.4f", uj_to_kwh(h->energy_uj));
-        cl_text_printf(f, sizeof(f), "%.1f", h->intensity_g_per_kwh);
-        cl_text_printf(g, sizeof(g), "%.2f", h->emissions_g);
+        /* An hour without samples has no energy, which is not zero. */
+        if (h->sampled_ns > 0) {
+                cl_text_printf(e, sizeof(e), "%.6f", uj_to_kwh(h->energy_uj));
+                cl_text_printf(g, sizeof(g), "%.3f", h->emissions_g);
+        } else {
+                cl_text_printf(e, sizeof(e), "-");
+                cl_text_printf(g, sizeof(g), "-");
+        }
+        if (h->has_hourly)
+                cl_text_printf(tm, sizeof(tm), "%.1f %s", h->hourly_g_per_kwh,
+                               h->hourly_quality);
+        else
+                cl_text_printf(tm, sizeof(tm), "-");
+        cl_text_printf(ap, sizeof(ap), "%.1f %s%s", h->intensity_g_per_kwh,
+                       h->intensity_source, h->fell_back ? " *" : "");
         cells[2] = e;
-        cells[3] = f;
-        cells[4] = g;
+        cells[3] = tm;
+        cells[4] = ap;
+        cells[5] = g;
         cl_pdf_table_row(d, cells);
 }
 
@@ -656,14 +701,15 @@ static void
 draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
 {
         static const struct cl_pdf_col cols[] = {
-            {"column.hour", 75, CL_PDF_LEFT, 0},
-            {"column.hour_utc", 95, CL_PDF_LEFT, 0},
-            {"column.hour_energy", 90, CL_PDF_RIGHT, 0},
-            {"column.intensity", 100, CL_PDF_RIGHT, 0},
-            {"column.emissions_g", 100, CL_PDF_RIGHT, 0},
+            {"column.hour", 62, CL_PDF_LEFT, 0},
+            {"column.hour_utc", 78, CL_PDF_LEFT, 0},
+            {"column.hour_energy", 68, CL_PDF_RIGHT, 0},
+            {"column.hourly", 100, CL_PDF_RIGHT, 0},
+            {"column.applied", 95, CL_PDF_RIGHT, 0},
+            {"column.emissions_g", 80, CL_PDF_RIGHT, 0},
         };
-        static const struct cl_pdf_table table = {cols, 5};
-        char note[512];
+        static const struct cl_pdf_table table = {cols, 6};
+        char note[1024], matched[256];
         struct label method, factor;
 
         cl_pdf_new_page(d);
@@ -676,14 +722,33 @@ draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
         for (size_t i = 0; i < m->n_hours; i++)
                 hour_row(d, &m->hours[i]);
         cl_pdf_table_end(d);
+        if (m->has_time_matched)
+                cl_text_printf(matched, sizeof(matched),
+                               "%.1f gCO2eq/kWh (%s side, %.1f %% of the "
+                               "energy)",
+                               m->time_matched_g_per_kwh, m->time_matched_basis,
+                               m->time_matched_share * 100.0);
+        else
+                cl_text_printf(matched, sizeof(matched), "none (%s)",
+                               m->intensity_note[0] ? m->intensity_note
+                                                    : "no hourly data");
         cl_text_printf(
             note, sizeof(note),
             "Energy: IT energy of the hour (%s over the day, measured "
-            "share %.1f %%). Factor: %s, source %s. Emissions: energy "
-            "x factor, IT basis, without PUE.",
+            "share %.1f %%); '-' marks an hour without samples. Hourly: "
+            "the time-matched value of %s for zone %s as the source gives "
+            "it, with its quality; %zu of %zu hours have one. Applied: "
+            "the value used for emissions (%s basis, %s) and its source; "
+            "'*' marks an hour without an hourly value that uses the "
+            "official factor %.1f gCO2eq/kWh (%zu hours). Time-matched "
+            "intensity of the energy: %s. Emissions: energy x applied, IT "
+            "basis, without PUE.",
             method_label(d, total_method(m), &method),
-            m->measured_share * 100.0,
-            method_label(d, m->intensity_method, &factor), m->intensity_source);
+            m->measured_share * 100.0, m->hourly_source, m->zone,
+            m->hours_hourly, m->n_hours,
+            m->hourly_basis ? "hourly" : "official",
+            method_label(d, m->intensity_method, &factor),
+            m->official_g_per_kwh, m->hours_fallback, matched);
         cl_pdf_paragraph(d, d->regular, 7.5, 0.25, note);
 }
 

@@ -213,6 +213,29 @@ summary_intensity(struct xlsx *x, lxw_worksheet *ws, struct summary_row *r,
                m->intensity_label);
         kv_str(x, ws, r, "intensity_source", m->intensity_source, NULL,
                m->intensity_label);
+        kv_str(x, ws, r, "accounting_basis",
+               m->hourly_basis ? "hourly" : "official", NULL,
+               "official: the GIR factor applies to every hour; hourly: "
+               "time-matched values, converted with grid_loss");
+        kv_num(x, ws, r, "official_g_per_kwh", m->official_g_per_kwh,
+               "gCO2eq/kWh", "declared", "GIR factor in force");
+        if (m->hourly_basis)
+                kv_num(x, ws, r, "grid_loss", m->grid_loss, "ratio (0-1)",
+                       "declared", m->grid_loss_origin);
+        if (m->has_time_matched)
+                kv_num(x, ws, r, "time_matched_g_per_kwh",
+                       m->time_matched_g_per_kwh, "gCO2eq/kWh",
+                       m->hours_hourly < m->n_hours ? "mixed" : "measured",
+                       m->hourly_source);
+        else
+                kv_str(x, ws, r, "time_matched_g_per_kwh", "", "gCO2eq/kWh",
+                       m->intensity_note);
+        kv_num(x, ws, r, "hours_with_hourly", (double)m->hours_hourly, "count",
+               NULL, m->hourly_source);
+        kv_num(x, ws, r, "hours_fallback", (double)m->hours_fallback, "count",
+               NULL,
+               "hours that applied the official factor for want of "
+               "an hourly value");
         kv_num(x, ws, r, "grid_reference_g_per_kwh",
                m->grid_reference_g_per_kwh, "gCO2eq/kWh", "declared",
                m->grid_reference_origin);
@@ -506,19 +529,28 @@ write_hours(struct xlsx *x, const struct cl_report_model *m)
         static const char *const heads[] = {
             "Start (UTC, ISO 8601)",
             "Hour (KST, 0-23)",
+            "Sampled (s)",
             "Energy (J)",
             "Energy (kWh)",
-            "Intensity (gCO2eq/kWh)",
+            "Time-matched intensity, source side (gCO2eq/kWh)",
+            "Time-matched basis",
+            "Time-matched quality",
+            "Applied intensity (gCO2eq/kWh)",
+            "Applied source",
+            "Applied method",
+            "Fell back to official factor",
             "Emissions (gCO2eq)",
         };
-        static const double widths[] = {22, 16, 16, 16, 22, 18};
+        static const double widths[] = {22, 16, 12, 16, 16, 26, 14,
+                                        14, 22, 14, 14, 14, 18};
+        const lxw_col_t n = (lxw_col_t)(sizeof(heads) / sizeof(heads[0]));
         lxw_worksheet *ws = add_sheet(x, "Hours");
 
         if (!ws)
                 return;
-        for (lxw_col_t c = 0; c < 6; c++)
+        for (lxw_col_t c = 0; c < n; c++)
                 put_head(x, ws, c, heads[c]);
-        set_widths(x, ws, widths, 6);
+        set_widths(x, ws, widths, n);
         for (size_t i = 0; i < m->n_hours; i++) {
                 const struct cl_hour_report *h = &m->hours[i];
                 int64_t kst_s = (h->start_ns + CL_KST_OFFSET_NS) / CL_NS_PER_S;
@@ -529,10 +561,24 @@ write_hours(struct xlsx *x, const struct cl_report_model *m)
                         cl_format_utc(h->start_ns, utc, sizeof(utc)));
                 put_num(x, ws, row, 1,
                         (double)((kst_s % 86400 + 86400) % 86400 / 3600));
-                put_num(x, ws, row, 2, uj_to_j(h->energy_uj));
-                put_num(x, ws, row, 3, uj_to_kwh(h->energy_uj));
-                put_num(x, ws, row, 4, h->intensity_g_per_kwh);
-                put_num(x, ws, row, 5, h->emissions_g);
+                put_num(x, ws, row, 2, (double)h->sampled_ns / 1e9);
+                /* Cells of an hour without samples stay empty, not 0. */
+                if (h->sampled_ns > 0) {
+                        put_num(x, ws, row, 3, uj_to_j(h->energy_uj));
+                        put_num(x, ws, row, 4, uj_to_kwh(h->energy_uj));
+                        put_num(x, ws, row, 12, h->emissions_g);
+                }
+                if (h->has_hourly) {
+                        put_num(x, ws, row, 5, h->hourly_g_per_kwh);
+                        put_str(x, ws, row, 6, h->hourly_basis);
+                        put_str(x, ws, row, 7, h->hourly_quality);
+                } else {
+                        put_str(x, ws, row, 7, "missing");
+                }
+                put_num(x, ws, row, 8, h->intensity_g_per_kwh);
+                put_str(x, ws, row, 9, h->intensity_source);
+                put_str(x, ws, row, 10, cl_method_name(h->intensity_method));
+                put_str(x, ws, row, 11, h->fell_back ? "yes" : "no");
         }
 }
 

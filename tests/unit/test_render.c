@@ -249,6 +249,7 @@ fill_totals(struct cl_report_model *m)
                 struct cl_hour_report *r = &m->hours[h];
 
                 r->start_ns = m->period_start_ns + (int64_t)h * CL_NS_PER_HOUR;
+                r->sampled_ns = CL_NS_PER_HOUR;
                 r->energy_uj = m->energy_uj / 24;
                 r->intensity_g_per_kwh = INTENSITY;
                 r->emissions_g = (double)r->energy_uj / 3.6e12 * INTENSITY;
@@ -925,8 +926,10 @@ test_xlsx_sheets_and_headers(void **state)
         assert_string_cell(dump, "Workloads!J1", "Coverage (ratio 0-1)");
         assert_string_cell(dump, "Workloads!Q1", "coverage target (%)");
         assert_string_cell(dump, "Nodes!C1", "Energy (kWh)");
-        assert_string_cell(dump, "Hours!D1", "Energy (kWh)");
-        assert_string_cell(dump, "Hours!F1", "Emissions (gCO2eq)");
+        assert_string_cell(dump, "Hours!D1", "Energy (J)");
+        assert_string_cell(dump, "Hours!E1", "Energy (kWh)");
+        assert_string_cell(dump, "Hours!M1", "Emissions (gCO2eq)");
+        assert_string_cell(dump, "Hours!L1", "Fell back to official factor");
         assert_string_cell(dump, "Summary!C1", "Unit");
         assert_contains(dump, "panes\tSummary\tA2\n");
         assert_contains(dump, "panes\tWorkloads\tA2\n");
