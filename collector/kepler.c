@@ -5,6 +5,8 @@
  */
 #include "kepler.h"
 
+#include "membuf.h"
+
 #include "promtext.h"
 
 #include <ctype.h>
@@ -189,41 +191,10 @@ cl_kepler_parse(const char *text, size_t len, const char *zone,
         return rc;
 }
 
-struct body {
-        char *data;
-        size_t len, cap;
-        int too_big;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-        struct body *b = userdata;
-        size_t n = size * nmemb;
-
-        if (b->len + n + 1 > FETCH_MAX_BYTES) {
-                b->too_big = 1;
-                return 0;
-        }
-        if (b->len + n + 1 > b->cap) {
-                size_t ncap = (b->len + n + 1) * 2;
-                char *grown = realloc(b->data, ncap);
-
-                if (grown == NULL)
-                        return 0;
-                b->data = grown;
-                b->cap = ncap;
-        }
-        memcpy(b->data + b->len, ptr, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return n;
-}
-
 cl_err
 cl_kepler_fetch(const char *url, char **body, size_t *len)
 {
-        struct body b = {NULL, 0, 0, 0};
+        struct cl_membuf b = {.max = FETCH_MAX_BYTES};
         char errbuf[CURL_ERROR_SIZE] = "";
         CURL *curl = curl_easy_init();
         long status = 0;
@@ -240,13 +211,13 @@ cl_kepler_fetch(const char *url, char **body, size_t *len)
         curl_easy_setopt(curl, CURLOPT_TIMEOUT, FETCH_TIMEOUT_S);
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cl_membuf_curl_write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "carbonledger/" CL_VERSION);
         cc = curl_easy_perform(curl);
         if (cc != CURLE_OK) {
                 rc = cl_fail(CL_ENET, "GET %s failed: %s", url,
-                             b.too_big           ? "response larger than 64 MiB"
+                             b.too_large         ? "response larger than 64 MiB"
                              : errbuf[0] != '\0' ? errbuf
                                                  : curl_easy_strerror(cc));
                 goto out;

@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "membuf.h"
 #include "timeutil.h"
 
 #include <curl/curl.h>
@@ -520,40 +521,6 @@ cl_keys_load(const char *key_file, struct cl_api_keys *keys)
 
 /* --- Transfers ------------------------------------------------------ */
 
-struct body {
-        char *data;
-        size_t len, cap, max;
-        int too_large;
-};
-
-static size_t
-write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-        struct body *b = userdata;
-        size_t n = size * nmemb;
-
-        if (b->len + n > b->max) {
-                b->too_large = 1;
-                return 0;
-        }
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 16384;
-                char *grown;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                grown = realloc(b->data, cap);
-                if (grown == NULL)
-                        return 0;
-                b->data = grown;
-                b->cap = cap;
-        }
-        memcpy(b->data + b->len, ptr, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return n;
-}
-
 enum cl_http_outcome
 cl_http_classify_default(struct cl_http_response *r, void *ctx)
 {
@@ -724,7 +691,7 @@ perform(CURL *curl, const struct cl_http_options *o,
         const struct cl_http_request *req, struct curl_slist *headers,
         struct cl_http_response *r)
 {
-        struct body b = {.max = o->max_body_bytes};
+        struct cl_membuf b = {.max = o->max_body_bytes};
         char errbuf[CURL_ERROR_SIZE] = "";
         curl_off_t retry_after = -1;
         int64_t t0;
@@ -741,7 +708,7 @@ perform(CURL *curl, const struct cl_http_options *o,
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "carbonledger/" CL_VERSION);
         curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cl_membuf_curl_write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);

@@ -5,6 +5,8 @@
  */
 #include "prom_query.h"
 
+#include "membuf.h"
+
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -15,37 +17,6 @@
 #define RESPONSE_MAX_BYTES (512u * 1024u * 1024u)
 #define REQUEST_TIMEOUT_S 120L
 #define URL_MAX 8192
-
-struct body {
-        char *data;
-        size_t len, cap;
-        int too_big;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-        struct body *b = userdata;
-        size_t n = size * nmemb;
-
-        if (b->len + n + 1 > RESPONSE_MAX_BYTES) {
-                b->too_big = 1;
-                return 0;
-        }
-        if (b->len + n + 1 > b->cap) {
-                size_t ncap = (b->len + n + 1) * 2;
-                char *grown = realloc(b->data, ncap);
-
-                if (grown == NULL)
-                        return 0;
-                b->data = grown;
-                b->cap = ncap;
-        }
-        memcpy(b->data + b->len, ptr, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return n;
-}
 
 int
 cl_prom_quote(const char *value, char *out, size_t size)
@@ -76,7 +47,7 @@ static cl_err
 get_json(const char *base_url, const char *path, const char *query_string,
          json_object **root)
 {
-        struct body b = {NULL, 0, 0, 0};
+        struct cl_membuf b = {.max = RESPONSE_MAX_BYTES};
         char url[URL_MAX], errbuf[CURL_ERROR_SIZE] = "";
         size_t base_len = strlen(base_url);
         CURL *curl = NULL;
@@ -101,14 +72,14 @@ get_json(const char *base_url, const char *path, const char *query_string,
         curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cl_membuf_curl_write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "carbonledger/" CL_VERSION);
         cc = curl_easy_perform(curl);
         if (cc != CURLE_OK) {
                 rc = cl_fail(CL_ENET, "GET %.*s%s failed: %s", (int)base_len,
                              base_url, path,
-                             b.too_big ? "response larger than 512 MiB"
+                             b.too_large ? "response larger than 512 MiB"
                              : errbuf[0] != '\0' ? errbuf
                                                  : curl_easy_strerror(cc));
                 goto out;
