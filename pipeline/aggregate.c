@@ -42,8 +42,8 @@ struct sample_part {
         int measured;
 };
 
-static int64_t
-pro_rata(int64_t value, int64_t part_ns, int64_t whole_ns)
+int64_t
+cl_pro_rata(int64_t value, int64_t part_ns, int64_t whole_ns)
 {
         if (part_ns >= whole_ns)
                 return value;
@@ -135,7 +135,7 @@ split_hours(const struct cl_report_model *m, int64_t lo, int64_t hi,
                 int64_t hour_end =
                     m->period_start_ns + (hour + 1) * CL_NS_PER_HOUR;
                 int64_t seg_end = hour_end < hi ? hour_end : hi;
-                int64_t piece = pro_rata(value, seg_end - t, dur_ns);
+                int64_t piece = cl_pro_rata(value, seg_end - t, dur_ns);
 
                 sum += piece;
                 if (hour >= 0 && hour < (int64_t)m->n_hours) {
@@ -211,7 +211,7 @@ add_pod_row(struct cl_report_model *m, struct pod_acc *p, int64_t node_id,
         energy = sqlite3_column_int64(st, 13);
         p->energy_uj +=
             split_hours(m, s->lo, s->hi, energy, dur, p->hour_uj, NULL);
-        p->cpu_us += pro_rata(sqlite3_column_int64(st, 12), part, dur);
+        p->cpu_us += cl_pro_rata(sqlite3_column_int64(st, 12), part, dur);
         p->run_ns += part;
         if (s->measured)
                 p->measured++;
@@ -310,8 +310,8 @@ scan_samples(sqlite3 *db, struct cl_report_model *m, struct node_acc *nodes,
         return rc;
 }
 
-static enum cl_method
-method_of(int measured, int estimated, enum cl_method when_measured)
+enum cl_method
+cl_method_of(int64_t measured, int64_t estimated, enum cl_method when_measured)
 {
         if (measured > 0 && estimated > 0)
                 return CL_METHOD_MIXED;
@@ -371,8 +371,8 @@ build_workloads(sqlite3 *db, struct cl_report_model *m,
                 w->mean_w =
                     w->run_s > 0 ? (double)p->energy_uj / 1e6 / w->run_s : 0.0;
                 w->peak_w = p->peak_w;
-                w->method =
-                    method_of(p->measured, p->estimated, CL_METHOD_ATTRIBUTED);
+                w->method = cl_method_of(p->measured, p->estimated,
+                                         CL_METHOD_ATTRIBUTED);
                 /* The workload takes over the pod's hour array. */
                 w->hour_uj = p->hour_uj;
                 p->hour_uj = NULL;
@@ -396,8 +396,8 @@ finish_nodes(struct cl_report_model *m, const struct node_acc *nodes)
                         if (strcmp(m->workloads[w].node, n->name) == 0)
                                 n->pods_uj += m->workloads[w].energy_uj;
                 n->system_uj = n->energy_uj - n->idle_uj - n->pods_uj;
-                n->method = method_of(nodes[i].measured, nodes[i].estimated,
-                                      CL_METHOD_MEASURED);
+                n->method = cl_method_of(nodes[i].measured, nodes[i].estimated,
+                                         CL_METHOD_MEASURED);
                 n->coverage = (double)n->sampled_ns / (double)period;
                 n->mean_w = n->sampled_ns > 0
                                 ? (double)n->energy_uj / 1e6 /

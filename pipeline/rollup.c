@@ -7,6 +7,7 @@
  */
 #include "rollup.h"
 
+#include "aggregate.h"
 #include "db.h"
 #include "log.h"
 #include "run.h"
@@ -43,14 +44,6 @@ struct day_acc {
         size_t n_pods, cap_pods;
         size_t last_pod; /* index hint: rows come ordered by pod */
 };
-
-static int64_t
-pro_rata(int64_t value, int64_t part_ns, int64_t whole_ns)
-{
-        if (part_ns >= whole_ns)
-                return value;
-        return (int64_t)((__int128)value * part_ns / whole_ns);
-}
 
 static size_t
 node_slot(struct day_acc *a, int64_t node_id)
@@ -162,9 +155,9 @@ add_node_sample(struct day_acc *a, const struct part *s, sqlite3_stmt *st)
                         t = seg;
                         continue;
                 }
-                e = pro_rata(energy, part, dur);
+                e = cl_pro_rata(energy, part, dur);
                 n->energy_uj += e;
-                n->idle_uj += pro_rata(idle, part, dur);
+                n->idle_uj += cl_pro_rata(idle, part, dur);
                 n->sampled_ns += part;
                 if (s->measured) {
                         n->measured_uj += e;
@@ -213,8 +206,8 @@ add_pod_row(struct day_acc *a, const struct part *s, sqlite3_stmt *st)
                 }
                 p->last_ns = seg;
                 if (s->ok && has_energy) {
-                        p->energy_uj += pro_rata(energy, seg - t, dur);
-                        p->cpu_us += pro_rata(cpu, seg - t, dur);
+                        p->energy_uj += cl_pro_rata(energy, seg - t, dur);
+                        p->cpu_us += cl_pro_rata(cpu, seg - t, dur);
                         p->run_ns += seg - t;
                         if (s->measured)
                                 p->measured_n++;
@@ -725,18 +718,6 @@ cl_rollup_covers(sqlite3 *db, int64_t start_ns, int64_t end_ns)
         return missing == 0;
 }
 
-static enum cl_method
-method_of(int64_t measured, int64_t estimated, enum cl_method when_measured)
-{
-        if (measured > 0 && estimated > 0)
-                return CL_METHOD_MIXED;
-        if (measured > 0)
-                return when_measured;
-        if (estimated > 0)
-                return CL_METHOD_ESTIMATED;
-        return CL_METHOD_NONE;
-}
-
 static const char node_sum_sql[] =
     "SELECT n.name, sum(r.energy_uj), sum(r.idle_uj), sum(r.measured_uj), "
     "sum(r.estimated_uj), sum(r.sampled_ns), sum(r.gap_ns), "
@@ -841,9 +822,9 @@ rollup_workloads(sqlite3 *db, struct cl_report_model *m)
                 w->mean_w =
                     w->run_s > 0 ? (double)w->energy_uj / 1e6 / w->run_s : 0;
                 w->peak_w = sqlite3_column_double(st, 9);
-                w->method = method_of(sqlite3_column_int64(st, 10),
-                                      sqlite3_column_int64(st, 11),
-                                      CL_METHOD_ATTRIBUTED);
+                w->method = cl_method_of(sqlite3_column_int64(st, 10),
+                                         sqlite3_column_int64(st, 11),
+                                         CL_METHOD_ATTRIBUTED);
         }
         sqlite3_finalize(st);
         return rc;
@@ -919,8 +900,8 @@ cl_rollup_aggregate(sqlite3 *db, struct cl_report_model *m)
                         if (strcmp(m->workloads[w].node, n->name) == 0)
                                 n->pods_uj += m->workloads[w].energy_uj;
                 n->system_uj = n->energy_uj - n->idle_uj - n->pods_uj;
-                n->method = method_of(measured_n[i], estimated_n[i],
-                                      CL_METHOD_MEASURED);
+                n->method = cl_method_of(measured_n[i], estimated_n[i],
+                                         CL_METHOD_MEASURED);
                 n->coverage = (double)n->sampled_ns / (double)period;
                 n->mean_w = n->sampled_ns > 0
                                 ? (double)n->energy_uj / 1e6 /
