@@ -306,6 +306,10 @@ cmd_verify(const struct args *a)
                 return usage_error("verify needs one FILE%s",
                                    a->n_rest > 1 ? " (more were given)" : "");
         file = a->rest[0];
+        if (!ends_with(file, ".pdf") && !ends_with(file, ".xlsx"))
+                return usage_error("verify checks a .pdf, or an .xlsx with "
+                                   "its .xlsx.p7s beside it; '%s' is neither",
+                                   file);
         if (ends_with(file, ".pdf")) {
                 rc = cl_verify_pdf(file, a->ca, &v);
         } else {
@@ -336,7 +340,8 @@ cmd_verify(const struct args *a)
                        "verified against %s)\n",
                        a->ca);
         else {
-                printf("certificate: NOT TRUSTED by %s: %s\n", a->ca, v.detail);
+                /* The detail names the CA already. */
+                printf("certificate: NOT TRUSTED: %s\n", v.detail);
                 return 1;
         }
         return 0;
