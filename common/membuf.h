@@ -11,7 +11,7 @@ struct cl_membuf {
         char *data;    /* owned; free() it; NULL until the first byte */
         size_t len;    /* bytes stored, without the NUL */
         size_t cap;    /* bytes allocated */
-        size_t max;    /* the most bytes accepted */
+        size_t max;    /* maximum bytes accepted */
         int too_large; /* 1 once an append would exceed max */
 };
 
