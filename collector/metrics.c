@@ -247,8 +247,9 @@ pod_total(struct cl_metrics *m, size_t n_sorted, const char *uid, int *added)
         struct pod_total key, *found;
 
         snprintf(key.uid, sizeof(key.uid), "%s", uid);
-        found =
-            bsearch(&key, t->pods, n_sorted, sizeof(key), compare_pod_total);
+        found = n_sorted > 0 ? bsearch(&key, t->pods, n_sorted, sizeof(key),
+                                       compare_pod_total)
+                             : NULL;
         if (found != NULL)
                 return found;
         for (size_t i = n_sorted; i < t->n_pods; i++)

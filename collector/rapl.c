@@ -205,7 +205,9 @@ cl_rapl_discover(const char *sysfs, struct cl_rapl *out)
                 return rc;
         }
         drop_mmio_duplicates(out);
-        qsort(out->zones, out->n, sizeof(*out->zones), compare_zone_path);
+        if (out->n > 1)
+                qsort(out->zones, out->n, sizeof(*out->zones),
+                      compare_zone_path);
         mark_counted(out);
         return CL_OK;
 }

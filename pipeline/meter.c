@@ -224,7 +224,8 @@ compare_start(const void *a, const void *b)
 static cl_err
 check_file_overlaps(struct meter_row *rows, int count, const char *path)
 {
-        qsort(rows, (size_t)count, sizeof(*rows), compare_start);
+        if (count > 1)
+                qsort(rows, (size_t)count, sizeof(*rows), compare_start);
         for (int i = 1; i < count; i++)
                 if (rows[i].start_ns < rows[i - 1].end_ns)
                         return cl_fail(CL_EFORMAT,

@@ -369,7 +369,9 @@ cl_workloads_group(const struct cl_report_model *m,
                 cl_workload_set_free(out);
                 return rc;
         }
-        qsort(out->groups, out->n_groups, sizeof(*out->groups), compare_groups);
+        if (out->n_groups > 1)
+                qsort(out->groups, out->n_groups, sizeof(*out->groups),
+                      compare_groups);
         return CL_OK;
 }
 
