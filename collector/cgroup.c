@@ -3,15 +3,34 @@
  * cgroup paths into a pod UID and a container id, the choice of the
  * hierarchy that has the CPU accounting (v2, v1 cpuacct, or hybrid), the
  * walk of that hierarchy, the reading of cpu.stat and cpuacct.usage, the
- * optional /proc/<pid>/cgroup fallback, and the merge to one entry per
- * UID.
+ * optional /proc/<pid>/cgroup fallback, the merge to one entry per UID,
+ * and the scanner that keeps the pods' accounting files open between
+ * scans.
  *
  * The collector scans every sampling interval on every node, so the walk
  * is built to cost few system calls: names are classified without
  * opening them, pod-level cgroups are read and never listed, folders
  * without subfolders are skipped by their link count, and every folder is
- * listed with one getdents64() pass into a buffer that the scan allocates
- * once, together with its other buffers.
+ * listed with one getdents64() pass into a buffer that the scanner
+ * allocates once, together with its other buffers.
+ *
+ * Scanner states: before its first walk, or after a failed one, the
+ * scanner holds no descriptors and its next scan walks. After a walk it
+ * holds the cgroup root, the hierarchy root, up to max_fds open
+ * accounting files (one per tracked file; the others are opened by path
+ * at each read) and the (device, inode, link count) of every non-pod
+ * folder the walk saw. A later scan walks again when walk_every scans
+ * have passed, when a watched folder's link count or inode differs, or
+ * when a tracked file is gone (ENOENT, or ENODEV from a removed kernfs
+ * node); otherwise it re-reads the tracked files with pread() from offset
+ * 0. Invariants: files is sorted by (uid, pod-level first) after every
+ * walk; n_open is the number of files whose fd is not -1 and never
+ * exceeds max_fds; every descriptor has O_CLOEXEC.
+ *
+ * The link count is the signal because kernfs, the cgroup filesystem,
+ * keeps a folder's st_nlink at 2 plus its subfolders but does not change
+ * its mtime on mkdir or rmdir (checked on Linux 6.18 for cgroup v1
+ * cpuacct and cgroup2 mounts).
  */
 #define _GNU_SOURCE /* getdents64() and struct dirent64 */
 
@@ -65,11 +84,23 @@ enum acct_problem {
         ACCT_NO_USAGE,  /* cpu.stat without usage_usec */
 };
 
-/* One accounting file read during a scan, before the merge per UID. */
-struct pod_usage {
+/* One accounting file found by a walk and re-read by later scans. */
+struct tracked_file {
         char uid[CL_POD_UID_LEN + 1];
-        bool leaf;      /* a container leaf, summed per pod */
+        bool leaf;                      /* a container leaf, summed per pod */
+        bool ok;                        /* usage is from the last read */
+        enum cl_cgroup_version version; /* hierarchy it was found in */
+        int fd;         /* the open file, or -1 beyond max_fds */
+        size_t rel;     /* arena offset of its path below the hierarchy */
         uint64_t usage; /* us on v2, ns on v1 (converted in the merge) */
+};
+
+/* A non-pod folder seen by the last walk, compared at each scan. */
+struct watched_dir {
+        size_t rel; /* arena offset of its path below the cgroup root */
+        dev_t dev;
+        ino_t ino;
+        nlink_t nlink;
 };
 
 /* Key of a cgroup already read by the procfs fallback. */
@@ -78,21 +109,44 @@ struct seen_cgroup {
         char container_id[65]; /* "" for the pod-level cgroup */
 };
 
-/* Buffers of one scan, allocated at once. */
+/* Buffers of a scanner, allocated at once. */
 struct scan_buffers {
         char dirents[WALK_MAX_DEPTH][DIRENT_BUF_SIZE];
         char path[PATH_MAX];          /* folder being listed */
         char first_skipped[PATH_MAX]; /* first folder the walk left out */
 };
 
+struct cl_cgroup_scanner {
+        char *root;
+        char *procfs; /* NULL: no fallback */
+        size_t max_fds;
+        unsigned walk_every;
+        unsigned scans_since_walk;
+        int rootfd; /* -1 until a walk succeeds */
+        int hierfd; /* hierarchy whose files are tracked, or -1 */
+        enum cl_cgroup_version version;
+        char hier_path[PATH_MAX]; /* path of the hierarchy being read */
+        struct scan_buffers *buf;
+        struct tracked_file *files;
+        size_t n_files, cap_files, n_open;
+        struct watched_dir *dirs;
+        size_t n_dirs, cap_dirs;
+        char *arena; /* NUL-terminated relative paths */
+        size_t arena_len, arena_cap;
+        struct cl_pod_cpu *pods; /* result of the last scan */
+        size_t n_pods, cap_pods;
+};
+
+/* State of one walk. */
 struct scan {
+        struct cl_cgroup_scanner *sc;
         enum cl_cgroup_version version;
         const char *acct_file; /* "cpu.stat" or "cpuacct.usage" */
         struct scan_buffers *buf;
         size_t path_len;
-        struct pod_usage *found;
-        size_t n_found;
-        size_t cap_found;
+        size_t hier_len;     /* bytes of buf->path naming the hierarchy */
+        size_t root_len;     /* bytes of the cgroup root's path */
+        size_t n_found;      /* files read and parsed */
         size_t n_unreadable; /* folders that failed to open or list */
         size_t n_too_deep;   /* folders with subfolders at the depth limit */
 };
@@ -370,7 +424,9 @@ parse_decimal(const char *s, size_t len, uint64_t *out)
 /*
  * Checks every line of the cpu.stat text ("key value", one space) and
  * reads usage_usec. On a problem *line and *line_len delimit the bad line.
- * Empty lines are skipped, so the final newline is accepted.
+ * Empty lines are skipped, so the final newline is accepted. One pass over
+ * the bytes: a value of more than 19 digits, or above INT64_MAX, is
+ * rejected like parse_decimal() does.
  */
 static enum acct_problem
 parse_cpu_stat_text(const char *text, uint64_t *usage_us, const char **line,
@@ -380,28 +436,41 @@ parse_cpu_stat_text(const char *text, uint64_t *usage_us, const char **line,
         bool have_usage = false;
 
         while (*p != '\0') {
-                size_t len = strcspn(p, "\n");
-                const char *space = memchr(p, ' ', len);
-                uint64_t value;
+                const char *start = p, *key_end;
+                uint64_t value = 0;
+                size_t digits = 0;
 
-                *line = p;
-                *line_len = len;
-                if (len > 0) {
-                        size_t key_len;
-
-                        if (space == NULL || space == p)
-                                return ACCT_NO_SPACE;
-                        key_len = (size_t)(space - p);
-                        if (!parse_decimal(space + 1, len - key_len - 1,
-                                           &value))
-                                return ACCT_BAD_VALUE;
-                        if (key_len == strlen("usage_usec") &&
-                            memcmp(p, "usage_usec", key_len) == 0) {
-                                *usage_us = value;
-                                have_usage = true;
-                        }
+                if (*p == '\n') {
+                        p++;
+                        continue;
                 }
-                p += len;
+                while (*p != ' ' && *p != '\n' && *p != '\0')
+                        p++;
+                key_end = p;
+                if (*p != ' ' || key_end == start) {
+                        *line = start;
+                        *line_len = strcspn(start, "\n");
+                        return ACCT_NO_SPACE;
+                }
+                p++;
+                while (*p >= '0' && *p <= '9') {
+                        value = value * 10 + (unsigned)(*p - '0');
+                        digits++;
+                        p++;
+                        if (digits > 19)
+                                break;
+                }
+                if (digits == 0 || digits > 19 || (*p != '\n' && *p != '\0') ||
+                    value > (uint64_t)INT64_MAX) {
+                        *line = start;
+                        *line_len = strcspn(start, "\n");
+                        return ACCT_BAD_VALUE;
+                }
+                if (key_end - start == (ptrdiff_t)strlen("usage_usec") &&
+                    memcmp(start, "usage_usec", strlen("usage_usec")) == 0) {
+                        *usage_us = value;
+                        have_usage = true;
+                }
                 if (*p == '\n')
                         p++;
         }
@@ -503,6 +572,19 @@ full_path(const struct scan *s, const char *rel, char *out, size_t size)
         return out;
 }
 
+/* Writes the path of the tracked file f into out, for messages. */
+static const char *
+file_path(const struct cl_cgroup_scanner *sc, const struct tracked_file *f,
+          char *out, size_t size)
+{
+        const char *rel = sc->arena + f->rel;
+        int n = snprintf(out, size, "%s/%s", sc->hier_path, rel);
+
+        if (n < 0 || (size_t)n >= size)
+                snprintf(out, size, "%s", rel);
+        return out;
+}
+
 /* Logs that the pod uid is left out of this scan, with the last error. */
 static void
 warn_pod_skipped(const char *uid)
@@ -513,46 +595,169 @@ warn_pod_skipped(const char *uid)
                 cl_log_quote(cl_last_error(), quoted, sizeof(quoted)));
 }
 
+/*
+ * Grows the array *items of *cap elements of size bytes so that it holds
+ * at least need elements. Fails with CL_ENOMEM.
+ */
 static cl_err
-add_found(struct scan *s, const char *uid, bool leaf, uint64_t usage)
+grow_array(void **items, size_t *cap, size_t need, size_t size)
 {
-        struct pod_usage *entry;
+        size_t grown_cap = *cap == 0 ? 64 : *cap;
+        void *grown;
 
-        if (s->n_found == s->cap_found) {
-                size_t cap = s->cap_found == 0 ? 64 : s->cap_found * 2;
-                struct pod_usage *grown;
-
-                grown = realloc(s->found, cap * sizeof(*grown));
-                if (grown == NULL)
-                        return cl_fail(CL_ENOMEM,
-                                       "scan cgroup pods: out of memory");
-                s->found = grown;
-                s->cap_found = cap;
-        }
-        entry = &s->found[s->n_found++];
-        memcpy(entry->uid, uid, sizeof(entry->uid));
-        entry->leaf = leaf;
-        entry->usage = usage;
+        if (need <= *cap)
+                return CL_OK;
+        while (grown_cap < need)
+                grown_cap *= 2;
+        grown = realloc(*items, grown_cap * size);
+        if (grown == NULL)
+                return cl_fail(CL_ENOMEM, "scan cgroup pods: out of memory");
+        *items = grown;
+        *cap = grown_cap;
         return CL_OK;
 }
 
 /*
+ * Appends "prefix/name" (or name alone when prefix_len is 0) to the
+ * scanner's path arena and stores its offset in *off.
+ */
+static cl_err
+arena_add(struct cl_cgroup_scanner *sc, const char *prefix, size_t prefix_len,
+          const char *name, size_t *off)
+{
+        size_t name_len = strlen(name);
+        size_t need = prefix_len + 1 + name_len + 1;
+        char *p;
+        cl_err rc;
+
+        rc = grow_array((void **)&sc->arena, &sc->arena_cap,
+                        sc->arena_len + need, 1);
+        if (rc != CL_OK)
+                return rc;
+        *off = sc->arena_len;
+        p = sc->arena + sc->arena_len;
+        if (prefix_len > 0) {
+                memcpy(p, prefix, prefix_len);
+                p[prefix_len] = '/';
+                p += prefix_len + 1;
+        }
+        memcpy(p, name, name_len + 1);
+        sc->arena_len = (size_t)(p + name_len + 1 - sc->arena);
+        return CL_OK;
+}
+
+/*
+ * Records the folder name below the folder being listed (st is its stat)
+ * as watched, so a later scan notices a subfolder added or removed.
+ */
+static cl_err
+watch_dir(struct scan *s, const char *name, const struct stat *st)
+{
+        struct cl_cgroup_scanner *sc = s->sc;
+        size_t prefix_len =
+            s->path_len > s->root_len ? s->path_len - s->root_len - 1 : 0;
+        struct watched_dir *d;
+        cl_err rc;
+
+        rc = grow_array((void **)&sc->dirs, &sc->cap_dirs, sc->n_dirs + 1,
+                        sizeof(*sc->dirs));
+        if (rc != CL_OK)
+                return rc;
+        d = &sc->dirs[sc->n_dirs];
+        rc = arena_add(sc, s->buf->path + s->root_len + 1, prefix_len, name,
+                       &d->rel);
+        if (rc != CL_OK)
+                return rc;
+        d->dev = st->st_dev;
+        d->ino = st->st_ino;
+        d->nlink = st->st_nlink;
+        sc->n_dirs++;
+        return CL_OK;
+}
+
+/*
+ * Reads the accounting file of f from fd at offset 0 and parses it into
+ * f->usage, setting f->ok. Returns false when the cgroup is gone (ENOENT
+ * or ENODEV). A file that cannot be read or parsed leaves f->ok false and
+ * logs cgroup_pod_skipped with the file and the bad line.
+ */
+static bool
+load_file(const struct cl_cgroup_scanner *sc, struct tracked_file *f, int fd)
+{
+        char text[ACCT_BUF_SIZE], path[PATH_MAX];
+        enum acct_problem problem;
+        const char *line = text;
+        size_t line_len = 0;
+        uint64_t usage = 0;
+        ssize_t got;
+
+        f->ok = false;
+        got = pread(fd, text, sizeof(text), 0);
+        if (got < 0 && (errno == ENOENT || errno == ENODEV))
+                return false;
+        if (got < 0) {
+                cl_fail_errno(CL_EIO, errno, "read %s",
+                              file_path(sc, f, path, sizeof(path)));
+                warn_pod_skipped(f->uid);
+                return true;
+        }
+        if ((size_t)got >= sizeof(text)) {
+                cl_fail(CL_EFORMAT, "%s: longer than %d bytes",
+                        file_path(sc, f, path, sizeof(path)),
+                        ACCT_BUF_SIZE - 1);
+                warn_pod_skipped(f->uid);
+                return true;
+        }
+        text[got] = '\0';
+        if (f->version == CL_CGROUP_V2) {
+                problem = parse_cpu_stat_text(text, &usage, &line, &line_len);
+        } else {
+                problem = parse_cpuacct_usage_text(text, &usage);
+                line_len = strcspn(text, "\n");
+        }
+        if (problem != ACCT_OK) {
+                fail_acct(problem, file_path(sc, f, path, sizeof(path)), line,
+                          line_len);
+                warn_pod_skipped(f->uid);
+                return true;
+        }
+        f->usage = usage;
+        f->ok = true;
+        return true;
+}
+
+/* Keeps fd open as f's descriptor while under max_fds, else closes it. */
+static void
+keep_or_close(struct cl_cgroup_scanner *sc, struct tracked_file *f, int fd)
+{
+        if (sc->n_open < sc->max_fds) {
+                f->fd = fd;
+                sc->n_open++;
+                return;
+        }
+        f->fd = -1;
+        close(fd);
+}
+
+/*
  * Reads the accounting file of the cgroup folder rel_dir below dirfd and
- * records it for uid. A pod whose file is missing (the cgroup was removed
+ * tracks it for uid. A pod whose file is missing (the cgroup was removed
  * after it was listed: ENOENT, or ENODEV from a removed kernfs node) is
- * left out silently; one whose file cannot be read or parsed is left out
- * with a warning. Fails only when out of memory.
+ * left out silently; one whose file cannot be read or parsed is tracked,
+ * so later scans read it again, and logged. Fails only when out of
+ * memory.
  */
 static cl_err
 read_pod(struct scan *s, int dirfd, const char *rel_dir, const char *uid,
          bool leaf)
 {
-        char rel[PATH_MAX], text[ACCT_BUF_SIZE], path[PATH_MAX];
-        enum acct_problem problem;
-        const char *line = text;
-        size_t line_len = 0;
-        uint64_t usage = 0;
-        int n, err;
+        struct cl_cgroup_scanner *sc = s->sc;
+        size_t prefix_len =
+            s->path_len > s->hier_len ? s->path_len - s->hier_len - 1 : 0;
+        char rel[PATH_MAX], path[PATH_MAX];
+        struct tracked_file *f;
+        int n, fd, err;
+        cl_err rc;
 
         n = snprintf(rel, sizeof(rel), "%s/%s", rel_dir, s->acct_file);
         if (n < 0 || (size_t)n >= sizeof(rel)) {
@@ -560,39 +765,49 @@ read_pod(struct scan *s, int dirfd, const char *rel_dir, const char *uid,
                 warn_pod_skipped(uid);
                 return CL_OK;
         }
-        err = read_at(dirfd, rel, text, sizeof(text));
+        fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+        err = fd < 0 ? errno : 0;
         if (err == ENOENT || err == ENODEV) {
                 cl_debug("cgroup_pod_vanished", "uid=%s path=%s", uid,
                          full_path(s, rel, path, sizeof(path)));
                 return CL_OK;
         }
-        if (err == EFBIG) {
-                cl_fail(CL_EFORMAT, "%s: longer than %d bytes",
-                        full_path(s, rel, path, sizeof(path)),
-                        ACCT_BUF_SIZE - 1);
-                warn_pod_skipped(uid);
-                return CL_OK;
+        rc = grow_array((void **)&sc->files, &sc->cap_files, sc->n_files + 1,
+                        sizeof(*sc->files));
+        if (rc == CL_OK) {
+                f = &sc->files[sc->n_files];
+                rc = arena_add(sc, s->buf->path + s->hier_len + 1, prefix_len,
+                               rel, &f->rel);
         }
-        if (err != 0) {
+        if (rc != CL_OK) {
+                if (fd >= 0)
+                        close(fd);
+                return rc;
+        }
+        memcpy(f->uid, uid, sizeof(f->uid));
+        f->leaf = leaf;
+        f->ok = false;
+        f->version = s->version;
+        f->fd = -1;
+        f->usage = 0;
+        if (fd < 0) {
                 cl_fail_errno(CL_EIO, err, "read %s",
                               full_path(s, rel, path, sizeof(path)));
                 warn_pod_skipped(uid);
+                sc->n_files++;
                 return CL_OK;
         }
-
-        if (s->version == CL_CGROUP_V2) {
-                problem = parse_cpu_stat_text(text, &usage, &line, &line_len);
-        } else {
-                problem = parse_cpuacct_usage_text(text, &usage);
-                line_len = strcspn(text, "\n");
-        }
-        if (problem != ACCT_OK) {
-                fail_acct(problem, full_path(s, rel, path, sizeof(path)), line,
-                          line_len);
-                warn_pod_skipped(uid);
+        if (!load_file(sc, f, fd)) {
+                cl_debug("cgroup_pod_vanished", "uid=%s path=%s", uid,
+                         full_path(s, rel, path, sizeof(path)));
+                close(fd);
                 return CL_OK;
         }
-        return add_found(s, uid, leaf, usage);
+        keep_or_close(sc, f, fd);
+        sc->n_files++;
+        if (f->ok)
+                s->n_found++;
+        return CL_OK;
 }
 
 /* Counts a folder the walk could not list and keeps the first one. */
@@ -629,6 +844,9 @@ descend(struct scan *s, int dirfd, const char *name, unsigned depth,
                         return CL_OK;
                 known = &st;
         }
+        rc = watch_dir(s, name, known);
+        if (rc != CL_OK)
+                return rc;
         /*
          * A folder's link count is 2 plus its subfolders on kernfs (the
          * cgroup filesystem), ext4, xfs and tmpfs; btrfs and overlayfs
@@ -734,13 +952,31 @@ walk_hierarchy(struct scan *s, int fd, const char *path,
 {
         int n;
 
+        struct stat st;
+        cl_err rc;
+
         s->version = version;
         s->acct_file = version == CL_CGROUP_V2 ? "cpu.stat" : "cpuacct.usage";
         n = snprintf(s->buf->path, sizeof(s->buf->path), "%s", path);
-        if (n < 0 || (size_t)n >= sizeof(s->buf->path))
+        if (n < 0 || (size_t)n >= sizeof(s->buf->path) ||
+            (size_t)n >= sizeof(s->sc->hier_path))
                 return cl_fail(CL_EINVAL, "cgroup root path too long: %s",
                                path);
+        memcpy(s->sc->hier_path, path, (size_t)n + 1);
         s->path_len = (size_t)n;
+        s->hier_len = (size_t)n;
+        /* The hierarchy root itself: a pod folder made directly below it. */
+        if (fstat(fd, &st) != 0)
+                return cl_fail_errno(CL_EIO, errno, "stat %s", path);
+        if (s->path_len > s->root_len) {
+                s->path_len = s->root_len;
+                rc = watch_dir(s, path + s->root_len + 1, &st);
+                s->path_len = (size_t)n;
+        } else {
+                rc = watch_dir(s, ".", &st);
+        }
+        if (rc != CL_OK)
+                return rc;
         return walk(s, fd, 0);
 }
 
@@ -908,6 +1144,8 @@ scan_procfs(struct scan *s, const char *procfs, int hierfd,
 
         n = snprintf(s->buf->path, sizeof(s->buf->path), "%s", root_path);
         s->path_len = n > 0 && (size_t)n < sizeof(s->buf->path) ? (size_t)n : 0;
+        s->hier_len = s->path_len;
+        snprintf(s->sc->hier_path, sizeof(s->sc->hier_path), "%s", root_path);
         procfd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (procfd < 0)
                 return cl_fail_errno(CL_EIO, errno, "open %s", procfs);
@@ -962,61 +1200,65 @@ out:
 }
 
 static int
-compare_found(const void *a, const void *b)
+compare_files(const void *a, const void *b)
 {
-        const struct pod_usage *x = a, *y = b;
+        const struct tracked_file *x = a, *y = b;
         int c = strcmp(x->uid, y->uid);
 
         if (c != 0)
                 return c;
         if (x->leaf != y->leaf)
                 return x->leaf ? 1 : -1; /* pod-level first */
-        if (x->usage != y->usage)
-                return x->usage > y->usage ? -1 : 1; /* largest first */
         return 0;
 }
 
 /*
- * Merges s->found into one entry per UID, sorted: the pod-level cgroup
- * when there is one (the largest, if a stale copy exists elsewhere),
- * otherwise the sum of the container leaves. v1 ns become us here, after
- * the sum.
+ * Merges the tracked files read without error into sc->pods, one entry
+ * per UID in files' order: the pod-level cgroup when there is one (the
+ * largest, if a stale copy exists elsewhere), otherwise the sum of the
+ * container leaves. v1 ns become us here, after the sum.
  */
 static cl_err
-merge_found(struct scan *s, struct cl_pod_cpu **pods, size_t *n)
+merge_files(struct cl_cgroup_scanner *sc)
 {
-        struct cl_pod_cpu *out;
-        size_t groups = 0, k = 0;
+        cl_err rc;
 
-        if (s->n_found == 0)
-                return CL_OK;
-        qsort(s->found, s->n_found, sizeof(s->found[0]), compare_found);
-        for (size_t i = 0; i < s->n_found; i++) {
-                if (i == 0 || strcmp(s->found[i].uid, s->found[i - 1].uid) != 0)
-                        groups++;
-        }
-        out = malloc(groups * sizeof(*out));
-        if (out == NULL)
-                return cl_fail(CL_ENOMEM, "scan cgroup pods: out of memory");
-        for (size_t i = 0; i < s->n_found;) {
-                const struct pod_usage *first = &s->found[i];
-                uint64_t usage = first->usage;
-                size_t j = i + 1;
+        sc->n_pods = 0;
+        rc = grow_array((void **)&sc->pods, &sc->cap_pods, sc->n_files,
+                        sizeof(*sc->pods));
+        if (rc != CL_OK)
+                return rc;
+        for (size_t i = 0; i < sc->n_files;) {
+                const struct tracked_file *first = &sc->files[i];
+                bool have_pod = false, have_leaf = false;
+                uint64_t best = 0, sum = 0, usage;
+                size_t j = i;
 
-                while (j < s->n_found &&
-                       strcmp(s->found[j].uid, first->uid) == 0) {
-                        if (first->leaf)
-                                usage += s->found[j].usage;
-                        j++;
+                for (; j < sc->n_files &&
+                       strcmp(sc->files[j].uid, first->uid) == 0;
+                     j++) {
+                        const struct tracked_file *f = &sc->files[j];
+
+                        if (!f->ok)
+                                continue;
+                        if (f->leaf) {
+                                sum += f->usage;
+                                have_leaf = true;
+                        } else if (!have_pod || f->usage > best) {
+                                best = f->usage;
+                                have_pod = true;
+                        }
                 }
-                memcpy(out[k].uid, first->uid, sizeof(out[k].uid));
-                out[k].usage_us =
-                    s->version == CL_CGROUP_V1 ? usage / 1000 : usage;
-                k++;
                 i = j;
+                if (!have_pod && !have_leaf)
+                        continue;
+                usage = have_pod ? best : sum;
+                memcpy(sc->pods[sc->n_pods].uid, first->uid,
+                       sizeof(first->uid));
+                sc->pods[sc->n_pods].usage_us =
+                    first->version == CL_CGROUP_V1 ? usage / 1000 : usage;
+                sc->n_pods++;
         }
-        *pods = out;
-        *n = groups;
         return CL_OK;
 }
 
@@ -1133,33 +1375,100 @@ out:
         return rc;
 }
 
-cl_err
-cl_cgroup_scan_pods(const char *root, const char *procfs,
-                    struct cl_pod_cpu **pods, size_t *n,
-                    enum cl_cgroup_version *version)
+/* Closes the tracked files and forgets them and the watched folders. */
+static void
+forget_files(struct cl_cgroup_scanner *sc)
 {
-        struct scan s = {.version = CL_CGROUP_V2, .acct_file = "cpu.stat"};
+        for (size_t i = 0; i < sc->n_files; i++) {
+                if (sc->files[i].fd >= 0)
+                        close(sc->files[i].fd);
+        }
+        sc->n_files = 0;
+        sc->n_open = 0;
+        sc->n_dirs = 0;
+        sc->arena_len = 0;
+        sc->n_pods = 0;
+}
+
+/* Closes every descriptor of sc: it walks at its next scan. */
+static void
+reset_scanner(struct cl_cgroup_scanner *sc)
+{
+        forget_files(sc);
+        if (sc->hierfd >= 0)
+                close(sc->hierfd);
+        if (sc->rootfd >= 0)
+                close(sc->rootfd);
+        sc->hierfd = -1;
+        sc->rootfd = -1;
+}
+
+/*
+ * Drops the tracked files of the hierarchy that the walk did not choose
+ * (a hybrid host walks v1 and then the unified mount).
+ */
+static void
+keep_version(struct cl_cgroup_scanner *sc, enum cl_cgroup_version version)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < sc->n_files; i++) {
+                struct tracked_file *f = &sc->files[i];
+
+                if (f->version != version) {
+                        if (f->fd >= 0) {
+                                close(f->fd);
+                                sc->n_open--;
+                        }
+                        continue;
+                }
+                sc->files[k++] = *f;
+        }
+        sc->n_files = k;
+}
+
+/*
+ * Walks the tree anew: opens the root, chooses the hierarchy, tracks its
+ * pods' accounting files and records the watched folders. On failure the
+ * scanner holds nothing.
+ */
+static cl_err
+walk_tree(struct cl_cgroup_scanner *sc)
+{
+        struct scan s = {.sc = sc,
+                         .version = CL_CGROUP_V2,
+                         .acct_file = "cpu.stat",
+                         .buf = sc->buf,
+                         .root_len = strlen(sc->root)};
         char hier_path[PATH_MAX] = "";
-        int rootfd, hierfd = -1;
+        struct stat st;
+        int hierfd = -1;
         cl_err rc;
 
-        *pods = NULL;
-        *n = 0;
-        *version = CL_CGROUP_V2;
-        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
+        reset_scanner(sc);
+        sc->scans_since_walk = 0;
+        sc->rootfd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sc->rootfd < 0)
                 return cl_fail_errno(CL_EIO, errno, "open cgroup root %s",
-                                     root);
-        s.buf = malloc(sizeof(*s.buf));
-        if (s.buf == NULL) {
-                rc = cl_fail(CL_ENOMEM, "scan cgroup pods: out of memory");
+                                     sc->root);
+        s.path_len = s.root_len;
+        snprintf(s.buf->path, sizeof(s.buf->path), "%s", sc->root);
+        s.buf->first_skipped[0] = '\0';
+        /* The root: a hierarchy mounted or made below it later. */
+        if (fstat(sc->rootfd, &st) != 0) {
+                rc = cl_fail_errno(CL_EIO, errno, "stat %s", sc->root);
                 goto out;
         }
-        s.buf->first_skipped[0] = '\0';
-
-        rc = walk_root(&s, rootfd, root, &hierfd, hier_path, sizeof(hier_path));
+        rc = watch_dir(&s, ".", &st);
         if (rc != CL_OK)
                 goto out;
+
+        rc = walk_root(&s, sc->rootfd, sc->root, &hierfd, hier_path,
+                       sizeof(hier_path));
+        if (rc != CL_OK)
+                goto out;
+        keep_version(sc, s.version);
+        snprintf(sc->hier_path, sizeof(sc->hier_path), "%s", hier_path);
         if (s.n_unreadable > 0 || s.n_too_deep > 0) {
                 char quoted[PATH_MAX + 8];
 
@@ -1176,19 +1485,191 @@ cl_cgroup_scan_pods(const char *root, const char *procfs,
          * times the walk. When the walk finds any pod, the kubelet's
          * kubepods tree is within reach and contains all of its pods.
          */
-        if (procfs != NULL && s.n_found == 0 && hierfd >= 0) {
-                rc = scan_procfs(&s, procfs, hierfd, hier_path);
+        if (sc->procfs != NULL && s.n_found == 0 && hierfd >= 0) {
+                rc = scan_procfs(&s, sc->procfs, hierfd, hier_path);
                 if (rc != CL_OK)
                         goto out;
         }
-        rc = merge_found(&s, pods, n);
-        if (rc == CL_OK)
-                *version = s.version;
+        qsort(sc->files, sc->n_files, sizeof(sc->files[0]), compare_files);
+        sc->version = s.version;
+        sc->hierfd = hierfd;
+        hierfd = -1;
 out:
         if (hierfd >= 0)
                 close(hierfd);
-        close(rootfd);
-        free(s.found);
-        free(s.buf);
+        if (rc != CL_OK)
+                reset_scanner(sc);
+        return rc;
+}
+
+/* Returns whether a watched folder is gone or has another link count. */
+static bool
+dirs_changed(const struct cl_cgroup_scanner *sc)
+{
+        for (size_t i = 0; i < sc->n_dirs; i++) {
+                const struct watched_dir *d = &sc->dirs[i];
+                struct stat st;
+
+                if (fstatat(sc->rootfd, sc->arena + d->rel, &st, 0) != 0 ||
+                    st.st_ino != d->ino || st.st_dev != d->dev ||
+                    st.st_nlink != d->nlink) {
+                        cl_debug("cgroup_rewalk",
+                                 "reason=folder_changed "
+                                 "path=%s",
+                                 sc->arena + d->rel);
+                        return true;
+                }
+        }
+        return false;
+}
+
+/*
+ * Reads every tracked file again. Returns false as soon as one is gone,
+ * because the tree changed and needs a walk.
+ */
+static bool
+reread_files(struct cl_cgroup_scanner *sc)
+{
+        for (size_t i = 0; i < sc->n_files; i++) {
+                struct tracked_file *f = &sc->files[i];
+                char path[PATH_MAX];
+                int fd = f->fd;
+
+                if (fd < 0) {
+                        fd = openat(sc->hierfd, sc->arena + f->rel,
+                                    O_RDONLY | O_CLOEXEC);
+                        if (fd < 0 && (errno == ENOENT || errno == ENODEV))
+                                goto vanished;
+                        if (fd < 0) {
+                                f->ok = false;
+                                cl_fail_errno(
+                                    CL_EIO, errno, "read %s",
+                                    file_path(sc, f, path, sizeof(path)));
+                                warn_pod_skipped(f->uid);
+                                continue;
+                        }
+                }
+                if (!load_file(sc, f, fd)) {
+                        if (f->fd < 0)
+                                close(fd);
+                        goto vanished;
+                }
+                if (f->fd < 0)
+                        keep_or_close(sc, f, fd);
+                continue;
+        vanished:
+                cl_debug("cgroup_rewalk", "reason=pod_vanished uid=%s path=%s",
+                         f->uid, file_path(sc, f, path, sizeof(path)));
+                return false;
+        }
+        return true;
+}
+
+cl_err
+cl_cgroup_scanner_open(const char *root, const char *procfs, size_t max_fds,
+                       unsigned walk_every, struct cl_cgroup_scanner **out)
+{
+        struct cl_cgroup_scanner *sc;
+
+        *out = NULL;
+        if (walk_every == 0)
+                return cl_fail(CL_EINVAL, "cgroup scanner: walk_every is 0");
+        sc = calloc(1, sizeof(*sc));
+        if (sc == NULL)
+                return cl_fail(CL_ENOMEM, "scan cgroup pods: out of memory");
+        sc->rootfd = -1;
+        sc->hierfd = -1;
+        sc->max_fds = max_fds;
+        sc->walk_every = walk_every;
+        sc->version = CL_CGROUP_V2;
+        sc->root = strdup(root);
+        sc->procfs = procfs != NULL ? strdup(procfs) : NULL;
+        sc->buf = malloc(sizeof(*sc->buf));
+        if (sc->root == NULL || (procfs != NULL && sc->procfs == NULL) ||
+            sc->buf == NULL) {
+                cl_cgroup_scanner_close(sc);
+                return cl_fail(CL_ENOMEM, "scan cgroup pods: out of memory");
+        }
+        *out = sc;
+        return CL_OK;
+}
+
+cl_err
+cl_cgroup_scanner_scan(struct cl_cgroup_scanner *sc,
+                       const struct cl_pod_cpu **pods, size_t *n,
+                       enum cl_cgroup_version *version)
+{
+        bool walk;
+        cl_err rc;
+
+        *pods = NULL;
+        *n = 0;
+        *version = CL_CGROUP_V2;
+        walk = sc->rootfd < 0 || ++sc->scans_since_walk >= sc->walk_every ||
+               dirs_changed(sc) || !reread_files(sc);
+        if (walk) {
+                rc = walk_tree(sc);
+                if (rc != CL_OK)
+                        return rc;
+        }
+        rc = merge_files(sc);
+        if (rc != CL_OK)
+                return rc;
+        *pods = sc->n_pods > 0 ? sc->pods : NULL;
+        *n = sc->n_pods;
+        *version = sc->version;
+        return CL_OK;
+}
+
+size_t
+cl_cgroup_scanner_open_fds(const struct cl_cgroup_scanner *sc)
+{
+        return sc->n_open;
+}
+
+void
+cl_cgroup_scanner_close(struct cl_cgroup_scanner *sc)
+{
+        if (sc == NULL)
+                return;
+        reset_scanner(sc);
+        free(sc->files);
+        free(sc->dirs);
+        free(sc->arena);
+        free(sc->pods);
+        free(sc->buf);
+        free(sc->procfs);
+        free(sc->root);
+        free(sc);
+}
+
+cl_err
+cl_cgroup_scan_pods(const char *root, const char *procfs,
+                    struct cl_pod_cpu **pods, size_t *n,
+                    enum cl_cgroup_version *version)
+{
+        struct cl_cgroup_scanner *sc = NULL;
+        const struct cl_pod_cpu *found = NULL;
+        cl_err rc;
+
+        *pods = NULL;
+        *n = 0;
+        *version = CL_CGROUP_V2;
+        /* No descriptor outlives the call: one walk, files closed. */
+        rc = cl_cgroup_scanner_open(root, procfs, 0, 1, &sc);
+        if (rc != CL_OK)
+                return rc;
+        rc = cl_cgroup_scanner_scan(sc, &found, n, version);
+        if (rc == CL_OK && *n > 0) {
+                *pods = malloc(*n * sizeof(**pods));
+                if (*pods == NULL) {
+                        rc = cl_fail(CL_ENOMEM,
+                                     "scan cgroup pods: out of memory");
+                        *n = 0;
+                } else {
+                        memcpy(*pods, found, *n * sizeof(**pods));
+                }
+        }
+        cl_cgroup_scanner_close(sc);
         return rc;
 }

@@ -86,6 +86,56 @@ cl_err cl_cgroup_scan_pods(const char *root, const char *procfs,
                            enum cl_cgroup_version *version) CL_MUST_CHECK;
 
 /*
+ * A pod scanner that keeps state between scans, for a caller that scans
+ * the same tree every interval: it keeps the pods' accounting files open
+ * and re-reads them with pread(), and walks the tree again only when it
+ * may have changed. See cgroup.c for its states.
+ */
+struct cl_cgroup_scanner;
+
+/*
+ * Creates a scanner of the tree at root, with the procfs fallback of
+ * cl_cgroup_scan_pods() when procfs is not NULL (both strings are
+ * copied). It opens nothing until its first scan. At most max_fds
+ * accounting files stay open between scans (0: none); a pod beyond the
+ * limit is opened and closed at every scan. A scan walks the tree when
+ * walk_every scans have passed since the last walk (1: every scan), when
+ * a folder seen by the walk has gained or lost a subfolder (its st_nlink
+ * changed) or was replaced, or when a tracked pod's file is gone.
+ *
+ * NOTE: between walks a pod whose folder appears where the walk saw a
+ * folder without subfolders or where links counts are not kept (btrfs
+ * and overlayfs report 1), and one found only by the procfs fallback, is
+ * found by the next periodic walk, so its CPU time up to then is counted
+ * in that interval. On filesystems other than the cgroup filesystem an
+ * open file of a removed pod stays readable, so such a pod is reported
+ * with its last counter until its folder's parent changes or the next
+ * periodic walk.
+ *
+ * Fails with CL_EINVAL when walk_every is 0 and with CL_ENOMEM. The
+ * caller frees the scanner with cl_cgroup_scanner_close().
+ */
+cl_err cl_cgroup_scanner_open(const char *root, const char *procfs,
+                              size_t max_fds, unsigned walk_every,
+                              struct cl_cgroup_scanner **out) CL_MUST_CHECK;
+
+/*
+ * Scans like cl_cgroup_scan_pods(), with the same result, logging and
+ * errors, but *pods points into the scanner: it stays valid until the
+ * next scan or close and the caller does not free it (NULL when *n is 0).
+ * A failed walk closes every descriptor, so the next scan walks again.
+ */
+cl_err cl_cgroup_scanner_scan(struct cl_cgroup_scanner *scanner,
+                              const struct cl_pod_cpu **pods, size_t *n,
+                              enum cl_cgroup_version *version) CL_MUST_CHECK;
+
+/* Returns the number of accounting files the scanner holds open. */
+size_t cl_cgroup_scanner_open_fds(const struct cl_cgroup_scanner *scanner);
+
+/* Closes every descriptor of scanner and frees it; NULL is ignored. */
+void cl_cgroup_scanner_close(struct cl_cgroup_scanner *scanner);
+
+/*
  * Reads usage_usec from the text of a cgroup v2 cpu.stat file. Fails with
  * CL_EFORMAT naming path (used only in the message) when the key is
  * missing or a line is malformed.

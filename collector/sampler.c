@@ -21,16 +21,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Pod names are looked up again at most this often while one is missing. */
 #define NAME_REFRESH_NS (INT64_C(60) * CL_NS_PER_S)
 
+/*
+ * The cgroup scanner walks the tree at least every this many cycles (one
+ * minute at the default 5 s interval), besides the walks its change
+ * checks start; between walks it re-reads the pods' open files.
+ */
+#define CGROUP_WALK_EVERY 12
+
+/* Most pod accounting files kept open, whatever the descriptor limit. */
+#define CGROUP_FDS_MAX 8192
+
+/* Per-pod arrays of one cycle, kept and grown between cycles. */
+struct cycle_buffers {
+        struct cl_pod_row *rows;
+        uint64_t *pod_us;
+        uint64_t *pod_uj;
+        int *pod_known;
+        struct cl_pod_name *knames;
+        size_t cap;
+};
+
 struct cl_sampler {
         struct cl_sampler_config cfg;
         struct cl_rapl rapl;
         struct cl_store *store;
+        struct cl_cgroup_scanner *scanner;
         struct cl_last_reading last;
+        size_t cap_last_pods; /* elements allocated at last.pods */
+        struct cycle_buffers cycle;
         long clock_ticks_hz;
         struct cl_pod_name *names;
         size_t n_names;
@@ -54,7 +78,7 @@ struct reading {
         int64_t now_ns;
         char boot_id[40];
         struct cl_cpu_times cpu;
-        struct cl_pod_cpu *pods;
+        const struct cl_pod_cpu *pods; /* owned by the scanner */
         size_t n_pods;
         int zones_ok;
         char zone_error[256];
@@ -75,6 +99,64 @@ read_names(struct cl_sampler *s, int64_t now_ns)
         free(s->names);
         s->names = names;
         s->n_names = n;
+}
+
+/*
+ * Returns how many pod accounting files may stay open: half of the soft
+ * descriptor limit above 128, so SQLite, the /metrics server and Kepler
+ * fetches keep the rest, and at most CGROUP_FDS_MAX.
+ */
+static size_t
+cgroup_fd_budget(void)
+{
+        struct rlimit lim;
+        rlim_t budget;
+
+        if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur <= 128)
+                return 0;
+        if (lim.rlim_cur == RLIM_INFINITY)
+                return CGROUP_FDS_MAX;
+        budget = (lim.rlim_cur - 128) / 2;
+        return budget < CGROUP_FDS_MAX ? (size_t)budget : CGROUP_FDS_MAX;
+}
+
+/* Grows the per-pod arrays of a cycle to hold n + 1 entries. */
+static cl_err
+grow_cycle(struct cycle_buffers *b, size_t n, int kepler)
+{
+        size_t cap = b->cap == 0 ? 64 : b->cap;
+        void *p;
+
+        if (n + 1 <= b->cap && (!kepler || b->knames != NULL))
+                return CL_OK;
+        while (cap < n + 1)
+                cap *= 2;
+        p = realloc(b->rows, cap * sizeof(*b->rows));
+        if (p == NULL)
+                goto fail;
+        b->rows = p;
+        p = realloc(b->pod_us, cap * sizeof(*b->pod_us));
+        if (p == NULL)
+                goto fail;
+        b->pod_us = p;
+        p = realloc(b->pod_uj, cap * sizeof(*b->pod_uj));
+        if (p == NULL)
+                goto fail;
+        b->pod_uj = p;
+        p = realloc(b->pod_known, cap * sizeof(*b->pod_known));
+        if (p == NULL)
+                goto fail;
+        b->pod_known = p;
+        if (kepler) {
+                p = realloc(b->knames, cap * sizeof(*b->knames));
+                if (p == NULL)
+                        goto fail;
+                b->knames = p;
+        }
+        b->cap = cap;
+        return CL_OK;
+fail:
+        return cl_fail(CL_ENOMEM, "sample of %zu pods", n);
 }
 
 cl_err
@@ -146,6 +228,12 @@ cl_sampler_open(const struct cl_sampler_config *config, sqlite3 *db,
         rc = cl_store_load_last(s->store, &s->last);
         if (rc != CL_OK)
                 goto fail;
+        s->cap_last_pods = s->last.n_pods;
+        rc = cl_cgroup_scanner_open(config->cgroupfs, config->procfs,
+                                    cgroup_fd_budget(), CGROUP_WALK_EVERY,
+                                    &s->scanner);
+        if (rc != CL_OK)
+                goto fail;
         read_names(s, cl_now_ns());
         *out = s;
         return CL_OK;
@@ -161,6 +249,12 @@ cl_sampler_close(struct cl_sampler *s)
                 return;
         cl_store_free_reading(&s->last);
         cl_store_close(s->store);
+        cl_cgroup_scanner_close(s->scanner);
+        free(s->cycle.rows);
+        free(s->cycle.pod_us);
+        free(s->cycle.pod_uj);
+        free(s->cycle.pod_known);
+        free(s->cycle.knames);
         cl_rapl_close(&s->rapl);
         free(s->names);
         free(s->zone_now);
@@ -196,8 +290,8 @@ take_reading(struct cl_sampler *s, int64_t now_ns, struct reading *r)
                                  cl_last_error());
                 }
         }
-        return cl_cgroup_scan_pods(s->cfg.cgroupfs, s->cfg.procfs, &r->pods,
-                                   &r->n_pods, &version);
+        return cl_cgroup_scanner_scan(s->scanner, &r->pods, &r->n_pods,
+                                      &version);
 }
 
 /*
@@ -254,17 +348,18 @@ ticks_to_us(uint64_t ticks, long hz)
         return (uint64_t)((unsigned __int128)ticks * 1000000u / (uint64_t)hz);
 }
 
+/* Returns the pod uid of the n pods sorted by UID, or NULL. */
 static const struct cl_pod_cpu *
-find_last_pod(const struct cl_last_reading *last, const char *uid)
+find_pod_cpu(const struct cl_pod_cpu *pods, size_t n, const char *uid)
 {
-        size_t lo = 0, hi = last->n_pods;
+        size_t lo = 0, hi = n;
 
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(last->pods[mid].uid, uid);
+                int c = strcmp(pods[mid].uid, uid);
 
                 if (c == 0)
-                        return &last->pods[mid];
+                        return &pods[mid];
                 if (c < 0)
                         lo = mid + 1;
                 else
@@ -273,15 +368,20 @@ find_last_pod(const struct cl_last_reading *last, const char *uid)
         return NULL;
 }
 
-/* Fills the pods' CPU deltas; returns their sum. */
+/*
+ * Fills the pods' CPU deltas; returns their sum. Both pod lists are sorted
+ * by UID, so the last reading's pod after the previous match is tried
+ * before a binary search.
+ */
 static uint64_t
 pod_deltas(const struct cl_last_reading *last, const struct reading *r,
            int same_boot, struct cl_pod_row *rows, uint64_t *pod_us)
 {
         uint64_t sum = 0;
+        size_t next = 0;
 
         for (size_t i = 0; i < r->n_pods; i++) {
-                const struct cl_pod_cpu *prev;
+                const struct cl_pod_cpu *prev = NULL;
 
                 rows[i].uid = r->pods[i].uid;
                 rows[i].usage_us = r->pods[i].usage_us;
@@ -289,7 +389,14 @@ pod_deltas(const struct cl_last_reading *last, const struct reading *r,
                 pod_us[i] = 0;
                 if (!same_boot)
                         continue;
-                prev = find_last_pod(last, r->pods[i].uid);
+                if (next < last->n_pods &&
+                    strcmp(last->pods[next].uid, r->pods[i].uid) == 0)
+                        prev = &last->pods[next];
+                else
+                        prev = find_pod_cpu(last->pods, last->n_pods,
+                                            r->pods[i].uid);
+                if (prev != NULL)
+                        next = (size_t)(prev - last->pods) + 1;
                 /*
                  * A pod not in the last reading started within the interval,
                  * and a counter below its last value belongs to a cgroup
@@ -331,10 +438,32 @@ advance(struct cl_sampler *s, struct reading *r)
                 s->last.zone_present[i] = s->zone_has_reading[i];
                 s->last.zone_energy_uj[i] = s->zone_now[i];
         }
-        free(s->last.pods);
-        s->last.pods = r->pods;
+        /* reserve_last_pods() made room before the store was written. */
+        if (r->n_pods > 0)
+                memcpy(s->last.pods, r->pods, r->n_pods * sizeof(*r->pods));
         s->last.n_pods = r->n_pods;
-        r->pods = NULL;
+}
+
+/*
+ * Grows last.pods to hold the n pods of this cycle, so advance() cannot
+ * fail after the interval is stored.
+ */
+static cl_err
+reserve_last_pods(struct cl_sampler *s, size_t n)
+{
+        size_t cap = s->cap_last_pods == 0 ? 64 : s->cap_last_pods;
+        void *grown;
+
+        if (n <= s->cap_last_pods && s->last.pods != NULL)
+                return CL_OK;
+        while (cap < n)
+                cap *= 2;
+        grown = realloc(s->last.pods, cap * sizeof(*s->last.pods));
+        if (grown == NULL)
+                return cl_fail(CL_ENOMEM, "sample of %zu pods", n);
+        s->last.pods = grown;
+        s->cap_last_pods = cap;
+        return CL_OK;
 }
 
 static int
@@ -415,14 +544,12 @@ kepler_rows(struct cl_sampler *s, const struct cl_kepler_reading *k,
 {
         for (size_t i = 0; i < k->n_pods; i++) {
                 const struct cl_kepler_pod *kp = &k->pods[i];
-                const struct cl_pod_cpu *now = NULL, *prev;
-                struct cl_last_reading scan = {.pods = r->pods,
-                                               .n_pods = r->n_pods};
+                const struct cl_pod_cpu *now, *prev;
 
-                now = find_last_pod(&scan, kp->uid);
+                now = find_pod_cpu(r->pods, r->n_pods, kp->uid);
                 rows[i].uid = kp->uid;
                 rows[i].usage_us = now != NULL ? now->usage_us : 0;
-                prev = find_last_pod(&s->last, kp->uid);
+                prev = find_pod_cpu(s->last.pods, s->last.n_pods, kp->uid);
                 rows[i].has_delta = same_boot && now != NULL && prev != NULL &&
                                     now->usage_us >= prev->usage_us;
                 if (rows[i].has_delta)
@@ -577,16 +704,22 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 kepler_gap =
                     read_kepler(s, &k, s->kepler_why, sizeof(s->kepler_why));
         n_rows = kepler ? k.n_pods : r.n_pods;
-        rows = calloc(n_rows + 1, sizeof(*rows));
-        pod_us = calloc(n_rows + 1, sizeof(*pod_us));
-        pod_uj = calloc(n_rows + 1, sizeof(*pod_uj));
-        pod_known = calloc(n_rows + 1, sizeof(*pod_known));
-        knames = kepler ? calloc(n_rows + 1, sizeof(*knames)) : NULL;
-        if (rows == NULL || pod_us == NULL || pod_uj == NULL ||
-            pod_known == NULL || (kepler && knames == NULL)) {
-                rc = cl_fail(CL_ENOMEM, "sample of %zu pods", n_rows);
+        rc = grow_cycle(&s->cycle, n_rows, kepler);
+        if (rc == CL_OK)
+                rc = reserve_last_pods(s, r.n_pods);
+        if (rc != CL_OK)
                 goto out;
-        }
+        rows = s->cycle.rows;
+        pod_us = s->cycle.pod_us;
+        pod_uj = s->cycle.pod_uj;
+        pod_known = s->cycle.pod_known;
+        knames = kepler ? s->cycle.knames : NULL;
+        memset(rows, 0, (n_rows + 1) * sizeof(*rows));
+        memset(pod_us, 0, (n_rows + 1) * sizeof(*pod_us));
+        memset(pod_uj, 0, (n_rows + 1) * sizeof(*pod_uj));
+        memset(pod_known, 0, (n_rows + 1) * sizeof(*pod_known));
+        if (kepler)
+                memset(knames, 0, (n_rows + 1) * sizeof(*knames));
         if (!kepler && names_missing(s, &r) &&
             now_ns - s->names_read_ns >= NAME_REFRESH_NS)
                 read_names(s, now_ns);
@@ -697,11 +830,5 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
         advance(s, &r);
 out:
         cl_kepler_reading_free(&k);
-        free(r.pods);
-        free(rows);
-        free(pod_us);
-        free(pod_uj);
-        free(pod_known);
-        free(knames);
         return rc;
 }
