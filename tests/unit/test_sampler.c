@@ -268,6 +268,63 @@ malformed_cpu_stat_skips_pod(void **state)
         assert_int_equal(s.n_pods, 2);
 }
 
+/* Writes the cpu.stat of generated pod i (UID ending in i) with usage_us. */
+static void
+put_generated_pod(struct fixture *f, int i, uint64_t usage_us)
+{
+        char rel[PATH_MAX], text[128];
+
+        snprintf(rel, sizeof(rel),
+                 "sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/"
+                 "kubepods-besteffort-pod00000000_0000_4000_8000_%012d.slice/"
+                 "cpu.stat",
+                 i);
+        snprintf(text, sizeof(text), "usage_usec %llu\nuser_usec 0\n",
+                 (unsigned long long)usage_us);
+        test_write(f->dir, rel, text);
+}
+
+static void
+many_pods_stored_in_chunks(void **state)
+{
+        /*
+         * 85 generated pods and the fixture's 3 make 88 rows, stored by
+         * the INSERT statements of 64, 16 and 4 rows and four of 1 row.
+         */
+        struct fixture *f = *state;
+        struct cl_sample_summary s;
+
+        for (int i = 1; i <= 85; i++)
+                put_generated_pod(f, i, 1000 + (uint64_t)i);
+        assert_int_equal(cl_sampler_sample(f->sampler, T0, &s), CL_OK);
+        assert_int_equal(s.n_pods, 88);
+        for (int i = 1; i <= 85; i++)
+                put_generated_pod(f, i, 1000 + 11 * (uint64_t)i);
+        set_stat(f, 100000, 0);
+        set_package0(f, 30);
+        assert_int_equal(cl_sampler_sample(f->sampler, T0 + 5 * SEC, &s),
+                         CL_OK);
+        assert_string_equal(s.status, "ok");
+        assert_int_equal(s.n_pods, 88);
+        assert_int_equal(count(f, "SELECT count(*) FROM pod_sample WHERE "
+                                  "sample_id = (SELECT max(sample_id) FROM "
+                                  "sample)"),
+                         88);
+        /* Each generated pod's row has its own delta of 10 x i us. */
+        assert_int_equal(
+            count(f, "SELECT count(*) FROM pod_sample s JOIN pod p USING "
+                     "(pod_id) WHERE s.sample_id = (SELECT max(sample_id) "
+                     "FROM sample) AND p.uid LIKE '00000000-0000-4000-8000-%' "
+                     "AND s.cpu_us = 10 * CAST(substr(p.uid, 25) AS INTEGER) "
+                     "AND s.cpu_usage_us = 1000 + 11 * CAST(substr(p.uid, 25) "
+                     "AS INTEGER) AND s.energy_uj IS NOT NULL"),
+            85);
+        assert_int_equal(count(f, "SELECT sum(cpu_us) FROM pod_sample WHERE "
+                                  "sample_id = (SELECT max(sample_id) FROM "
+                                  "sample)"),
+                         36550);
+}
+
 static void
 no_rapl_uses_power_model(void **state)
 {
@@ -309,6 +366,8 @@ main(void)
             cmocka_unit_test_setup_teardown(malformed_stat_stores_nothing,
                                             setup, teardown),
             cmocka_unit_test_setup_teardown(malformed_cpu_stat_skips_pod, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(many_pods_stored_in_chunks, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(no_rapl_uses_power_model, setup,
                                             teardown),
