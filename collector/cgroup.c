@@ -965,18 +965,19 @@ walk_hierarchy(struct scan *s, int fd, const char *path,
         memcpy(s->sc->hier_path, path, (size_t)n + 1);
         s->path_len = (size_t)n;
         s->hier_len = (size_t)n;
-        /* The hierarchy root itself: a pod folder made directly below it. */
-        if (fstat(fd, &st) != 0)
-                return cl_fail_errno(CL_EIO, errno, "stat %s", path);
+        /*
+         * The hierarchy root itself, for a pod folder made directly below
+         * it; walk_tree() watches the cgroup root.
+         */
         if (s->path_len > s->root_len) {
+                if (fstat(fd, &st) != 0)
+                        return cl_fail_errno(CL_EIO, errno, "stat %s", path);
                 s->path_len = s->root_len;
                 rc = watch_dir(s, path + s->root_len + 1, &st);
                 s->path_len = (size_t)n;
-        } else {
-                rc = watch_dir(s, ".", &st);
+                if (rc != CL_OK)
+                        return rc;
         }
-        if (rc != CL_OK)
-                return rc;
         return walk(s, fd, 0);
 }
 
@@ -1490,7 +1491,9 @@ walk_tree(struct cl_cgroup_scanner *sc)
                 if (rc != CL_OK)
                         goto out;
         }
-        qsort(sc->files, sc->n_files, sizeof(sc->files[0]), compare_files);
+        if (sc->n_files > 1)
+                qsort(sc->files, sc->n_files, sizeof(sc->files[0]),
+                      compare_files);
         sc->version = s.version;
         sc->hierfd = hierfd;
         hierfd = -1;
