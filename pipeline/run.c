@@ -83,6 +83,7 @@ apply_hourly_intensity(sqlite3 *db, struct cl_report_model *m)
 {
         struct cl_intensity_hour *stored = NULL;
         double weighted = 0.0, matched_uj = 0.0, all_uj = 0.0;
+        size_t marginal = 0;
         cl_err rc = CL_OK;
 
         if (m->n_hours > 0) {
@@ -98,6 +99,9 @@ apply_hourly_intensity(sqlite3 *db, struct cl_report_model *m)
                 struct cl_hour_report *hr = &m->hours[h];
                 const struct cl_intensity_hour *ih = &stored[h];
                 int usable = ih->has_value && ih->basis != CL_BASIS_MARGINAL;
+
+                if (ih->has_value && ih->basis == CL_BASIS_MARGINAL)
+                        marginal++;
 
                 hr->intensity_g_per_kwh = m->official_g_per_kwh;
                 hr->intensity_method = CL_METHOD_DECLARED;
@@ -143,6 +147,12 @@ apply_hourly_intensity(sqlite3 *db, struct cl_report_model *m)
                 m->has_time_matched = 1;
                 m->time_matched_g_per_kwh = weighted / matched_uj;
                 m->time_matched_share = matched_uj / all_uj;
+        } else if (marginal > 0) {
+                snprintf(m->intensity_note, sizeof(m->intensity_note),
+                         "the %zu stored %s hours for zone %s are marginal "
+                         "rates, which are never used for average-based "
+                         "totals",
+                         marginal, m->hourly_source, m->zone);
         } else if (m->intensity_note[0] == '\0') {
                 snprintf(m->intensity_note, sizeof(m->intensity_note),
                          "no %s hours stored for zone %s", m->hourly_source,
@@ -171,13 +181,23 @@ summarise_intensity(struct cl_report_model *m)
                                   : CL_METHOD_DECLARED;
         snprintf(m->intensity_source, sizeof(m->intensity_source), "%s",
                  m->hourly_source);
-        snprintf(m->intensity_label, sizeof(m->intensity_label),
-                 "Time-matched hourly intensity from %s (zone %s), converted "
-                 "to the consumption side with %.1f %% grid losses; %zu of "
-                 "%zu hours filled from the official factor %.1f "
-                 "gCO2eq/kWh",
-                 m->hourly_source, m->zone, m->grid_loss * 100.0,
-                 m->hours_fallback, m->n_hours, m->official_g_per_kwh);
+        if (strcmp(m->time_matched_basis, "generation") == 0)
+                snprintf(m->intensity_label, sizeof(m->intensity_label),
+                         "Time-matched hourly intensity from %s (zone %s), "
+                         "converted to the consumption side with %.1f %% "
+                         "grid losses; %zu of %zu hours filled from the "
+                         "official factor %.1f gCO2eq/kWh",
+                         m->hourly_source, m->zone, m->grid_loss * 100.0,
+                         m->hours_fallback, m->n_hours, m->official_g_per_kwh);
+        else
+                snprintf(m->intensity_label, sizeof(m->intensity_label),
+                         "Time-matched hourly intensity from %s (zone %s), "
+                         "%s side as given; %zu of %zu hours filled from "
+                         "the official factor %.1f gCO2eq/kWh",
+                         m->hourly_source, m->zone,
+                         m->time_matched_basis[0] ? m->time_matched_basis
+                                                  : "no hourly value",
+                         m->hours_fallback, m->n_hours, m->official_g_per_kwh);
 }
 
 static void
@@ -609,8 +629,11 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
         have_model = 1;
         if (note[0] != '\0' && !model.has_time_matched) {
                 /* Say why the hours fell back, in the checks too. */
+                char stored[sizeof(model.intensity_note)];
+
+                snprintf(stored, sizeof(stored), "%s", model.intensity_note);
                 snprintf(model.intensity_note, sizeof(model.intensity_note),
-                         "%s", note);
+                         "%s; %s", note, stored);
                 cl_compliance_apply(&model, &policy);
         }
         cl_info("report_model_built",

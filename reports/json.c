@@ -11,6 +11,7 @@
 #include "timeutil.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +21,12 @@ put_string(json_object *o, const char *key, const char *value)
         json_object_object_add(o, key, json_object_new_string(value));
 }
 
+/* A non-finite value would make the document invalid JSON: it is null. */
 static void
 put_double(json_object *o, const char *key, double value)
 {
-        json_object_object_add(o, key, json_object_new_double(value));
+        json_object_object_add(
+            o, key, isfinite(value) ? json_object_new_double(value) : NULL);
 }
 
 static void
