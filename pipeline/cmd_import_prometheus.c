@@ -17,7 +17,10 @@
  *
  * Each step with a known node energy becomes an 'ok' sample covering the
  * time the collector sampled in it, followed by a 'gap' sample for the
- * time it recorded as gaps. Samples are marked source 'prometheus'.
+ * time it recorded as gaps. A step is one 'gap' sample, with the reason,
+ * when a counter value at either end is negative, not finite or above
+ * COUNTER_MAX (a scrape fault), or when an energy increase is above the
+ * step length x --max-watts. Samples are marked source 'prometheus'.
  * Importing a period again replaces the imported samples in it; a node
  * that has samples of its own collector in the period is rejected, since
  * its energy would count twice. The whole import is one transaction.
@@ -37,12 +40,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_STEP_S 60
+
+/* The collector's default bound on Kepler power (--kepler-max-watts). */
+#define DEFAULT_MAX_WATTS 2000.0
+
+/*
+ * Largest counter value accepted, in J or s: 9e12 x 1e6 still fits in
+ * int64 microunits, and 9e12 J is 2 kW for over 140 years.
+ */
+#define COUNTER_MAX 9e12
 
 struct import_options {
         const char *db, *url, *from, *to;
         int64_t from_ns, to_ns, step_ns;
+        double max_watts;
 };
 
 /* One counter of a node: the series with one key combined. */
@@ -141,19 +155,46 @@ fetch_counters(const struct import_options *o, const char *query,
         return rc;
 }
 
-/* Returns the increase over step k (points k - 1 to k), or NAN. */
+/* Whether v can be a value of a counter in J, s or intervals. */
+static int
+counter_valid(double v)
+{
+        return isfinite(v) && v >= 0 && v <= COUNTER_MAX;
+}
+
+/*
+ * Returns the increase over step k (points k - 1 to k), or NAN when a
+ * point is absent or not a valid counter value. A value below the one
+ * before is a counter reset, so the increase is that value.
+ */
 static double
 increase(const double *v, size_t k)
 {
-        if (isnan(v[k - 1]) || isnan(v[k]))
+        if (!counter_valid(v[k - 1]) || !counter_valid(v[k]))
                 return NAN;
         return v[k] >= v[k - 1] ? v[k] - v[k - 1] : v[k];
 }
 
+/* Converts units (J or s) to integer micro-units, 0 for NAN or <= 0. */
 static int64_t
 micro(double units)
 {
-        return units > 0 ? (int64_t)llround(units * 1e6) : 0;
+        if (!(units > 0))
+                return 0;
+        if (units >= COUNTER_MAX)
+                return (int64_t)(COUNTER_MAX * 1e6);
+        return (int64_t)llround(units * 1e6);
+}
+
+/* Converts seconds, capped at cap_ns, to nanoseconds. */
+static int64_t
+nanos_capped(double seconds, int64_t cap_ns)
+{
+        if (!(seconds > 0))
+                return 0;
+        if (seconds * 1e9 >= (double)cap_ns)
+                return cap_ns;
+        return (int64_t)llround(seconds * 1e9);
 }
 
 /* The node's counters over one chunk of the grid. */
@@ -221,8 +262,9 @@ fetch_node_chunk(const struct import_options *o, const char *node,
 struct writer {
         sqlite3 *db;
         int64_t node_id;
+        const char *node; /* name of node_id */
         sqlite3_stmt *sample, *pod_sample, *pod;
-        size_t samples, pod_rows;
+        size_t samples, pod_rows, rejected;
 };
 
 static cl_err
@@ -285,10 +327,11 @@ pod_ids(struct writer *w, struct counters *pods)
         return CL_OK;
 }
 
+/* Inserts one sample. A NULL gap_reason stores the collector's reason. */
 static cl_err
 insert_sample(struct writer *w, int64_t start_ns, int64_t end_ns, int ok,
               const char *method, const int64_t split[4], int scaled,
-              int64_t *sample_id)
+              const char *gap_reason, int64_t *sample_id)
 {
         sqlite3_stmt *st = w->sample;
 
@@ -301,8 +344,11 @@ insert_sample(struct writer *w, int64_t start_ns, int64_t end_ns, int ok,
         sqlite3_bind_text(st, 5, method, -1, SQLITE_STATIC);
         if (!ok)
                 sqlite3_bind_text(st, 6,
-                                  "recorded as a gap by the node's collector",
-                                  -1, SQLITE_STATIC);
+                                  gap_reason != NULL
+                                      ? gap_reason
+                                      : "recorded as a gap by the node's "
+                                        "collector",
+                                  -1, SQLITE_TRANSIENT);
         for (int i = 0; ok && i < 4; i++)
                 sqlite3_bind_int64(st, 7 + i, split[i]);
         sqlite3_bind_int(st, 11, scaled);
@@ -398,17 +444,106 @@ pods_increase(const struct node_chunk *c, size_t k)
         return sum;
 }
 
+/* A counter family of a node chunk, for the checks of a step. */
+struct family {
+        const char *metric;
+        size_t offset;
+        int energy; /* in J, so bounded by --max-watts */
+        int summed; /* series are parts (methods) of one node figure */
+};
+
+static const struct family families[] = {
+    {"carbonledger_node_energy_joules_total",
+     offsetof(struct node_chunk, energy), 1, 1},
+    {"carbonledger_node_idle_joules_total", offsetof(struct node_chunk, idle),
+     1, 1},
+    {"carbonledger_node_sampled_seconds_total",
+     offsetof(struct node_chunk, sampled), 0, 0},
+    {"carbonledger_node_gap_seconds_total", offsetof(struct node_chunk, gap), 0,
+     0},
+    {"carbonledger_node_scaled_intervals_total",
+     offsetof(struct node_chunk, scaled), 0, 0},
+    {"kepler_pod_cpu_joules_total", offsetof(struct node_chunk, pods), 1, 0},
+    {"carbonledger_pod_cpu_seconds_total", offsetof(struct node_chunk, pod_cpu),
+     0, 0},
+};
+
+/*
+ * Checks the counters of step k, which starts at t0. Returns 0 when they
+ * can be stored, else 1 with the text in reason: a value that is present
+ * but negative, not finite or above COUNTER_MAX, or an energy increase
+ * (one counter, or the node's methods together) above max_j.
+ */
+static int
+step_rejected(const struct node_chunk *c, size_t k, int64_t t0, int64_t step_ns,
+              double max_j, char *reason, size_t size)
+{
+        char at[32];
+
+        for (size_t f = 0; f < sizeof(families) / sizeof(*families); f++) {
+                const struct counters *set =
+                    (const struct counters *)((const char *)c +
+                                              families[f].offset);
+                double sum = 0;
+
+                for (size_t i = 0; i < set->n; i++) {
+                        const double *v = set->items[i].values;
+                        double inc;
+
+                        for (size_t p = k - 1; p <= k; p++) {
+                                if (isnan(v[p]) || counter_valid(v[p]))
+                                        continue;
+                                cl_format_utc(t0 + (int64_t)(p - (k - 1)) *
+                                                       step_ns,
+                                              at, sizeof(at));
+                                snprintf(reason, size,
+                                         "invalid Prometheus counter: %s is "
+                                         "%g at %s (negative, not finite or "
+                                         "above %g)",
+                                         families[f].metric, v[p], at,
+                                         COUNTER_MAX);
+                                return 1;
+                        }
+                        inc = increase(v, k);
+                        if (!families[f].energy || isnan(inc))
+                                continue;
+                        sum = families[f].summed ? sum + inc : inc;
+                        if (sum <= max_j)
+                                continue;
+                        cl_format_utc(t0, at, sizeof(at));
+                        snprintf(reason, size,
+                                 "implausible Prometheus counter: %s rose "
+                                 "by %.6g J in the %lld s from %s, above "
+                                 "--max-watts x step (%.6g J)",
+                                 families[f].metric, sum,
+                                 (long long)(step_ns / CL_NS_PER_S), at, max_j);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
 /* Writes the samples of step k (grid points k - 1 and k). */
 static cl_err
 write_step(struct writer *w, const struct node_chunk *c, size_t k, int64_t t0,
-           int64_t step_ns)
+           int64_t step_ns, double max_watts)
 {
         const char *method = "measured";
         int64_t split[4], sample_id = 0, ok_ns, gap_ns, pods_uj = 0;
         int known, known_x;
         double energy, idle, sampled, gap, scaled;
+        char reason[512];
         cl_err rc = CL_OK;
 
+        if (step_rejected(c, k, t0, step_ns, max_watts * (double)step_ns / 1e9,
+                          reason, sizeof(reason))) {
+                memset(split, 0, sizeof(split));
+                w->rejected++;
+                cl_warn("prometheus_step_rejected", "node=%s error=\"%s\"",
+                        w->node, reason);
+                return insert_sample(w, t0, t0 + step_ns, 0, method, split, 0,
+                                     reason, &sample_id);
+        }
         energy = sum_increase(&c->energy, k, &known, &method);
         if (!known)
                 return CL_OK;
@@ -416,12 +551,8 @@ write_step(struct writer *w, const struct node_chunk *c, size_t k, int64_t t0,
         sampled = sum_increase(&c->sampled, k, &known_x, NULL);
         gap = sum_increase(&c->gap, k, &known_x, NULL);
         scaled = sum_increase(&c->scaled, k, &known_x, NULL);
-        ok_ns = llround(sampled * 1e9);
-        gap_ns = llround(gap * 1e9);
-        if (ok_ns > step_ns)
-                ok_ns = step_ns;
-        if (gap_ns > step_ns - ok_ns)
-                gap_ns = step_ns - ok_ns;
+        ok_ns = nanos_capped(sampled, step_ns);
+        gap_ns = nanos_capped(gap, step_ns - ok_ns);
         /* Energy without sampled time: the step's counters disagree, so
            the energy is kept and spread over the step. */
         if (ok_ns <= 0 && micro(energy) > 0)
@@ -434,14 +565,14 @@ write_step(struct writer *w, const struct node_chunk *c, size_t k, int64_t t0,
                 if (split[2] < 0)
                         split[2] = 0;
                 rc = insert_sample(w, t0, t0 + ok_ns, 1, method, split,
-                                   scaled > 0, &sample_id);
+                                   scaled > 0, NULL, &sample_id);
                 if (rc == CL_OK)
                         rc = write_pod_rows(w, c, k, sample_id, &pods_uj);
         }
         if (rc == CL_OK && gap_ns > 0) {
                 memset(split, 0, sizeof(split));
                 rc = insert_sample(w, t0 + ok_ns, t0 + ok_ns + gap_ns, 0,
-                                   method, split, 0, &sample_id);
+                                   method, split, 0, NULL, &sample_id);
         }
         return rc;
 }
@@ -513,6 +644,7 @@ import_node(struct writer *w, const struct import_options *o, const char *node)
         int64_t total = (o->to_ns - o->from_ns) / o->step_ns;
         cl_err rc;
 
+        w->node = node;
         rc = cl_db_node_id(w->db, node, &w->node_id);
         if (rc == CL_OK)
                 rc = check_no_collector_rows(w, node, o);
@@ -534,21 +666,39 @@ import_node(struct writer *w, const struct import_options *o, const char *node)
                 for (int64_t k = 1; rc == CL_OK && k <= steps; k++)
                         rc = write_step(w, &c, (size_t)k,
                                         start + (k - 1) * o->step_ns,
-                                        o->step_ns);
+                                        o->step_ns, o->max_watts);
                 node_chunk_free(&c);
         }
         return rc;
 }
 
+/* Removes the database file db_path and its journals, which this run created.
+ */
+static void
+remove_created(const char *db_path)
+{
+        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+        char path[4096];
+
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+                if (snprintf(path, sizeof(path), "%s%s", db_path,
+                             suffixes[i]) >= (int)sizeof(path))
+                        continue;
+                if (unlink(path) != 0 && errno != ENOENT)
+                        cl_warn("import_cleanup_failed", "path=%s error=\"%s\"",
+                                path, strerror(errno));
+        }
+}
+
 static cl_err
 run_import(const struct import_options *o, size_t *n_nodes, size_t *samples,
-           size_t *pod_rows)
+           size_t *pod_rows, size_t *rejected)
 {
         struct writer w;
         sqlite3 *db = NULL;
         char **nodes = NULL;
         size_t n = 0;
-        int writer_ready = 0;
+        int writer_ready = 0, created = 0;
         cl_err rc;
 
         rc = cl_prom_label_values(o->url, "node_name",
@@ -564,6 +714,7 @@ run_import(const struct import_options *o, size_t *n_nodes, size_t *samples,
                              o->url);
                 goto out;
         }
+        created = access(o->db, F_OK) != 0 && errno == ENOENT;
         rc = cl_db_open(o->db, CL_DB_CREATE, &db);
         if (rc == CL_OK)
                 rc = writer_open(db, &w);
@@ -589,6 +740,7 @@ run_import(const struct import_options *o, size_t *n_nodes, size_t *samples,
         if (writer_ready) {
                 *samples = w.samples;
                 *pod_rows = w.pod_rows;
+                *rejected = w.rejected;
                 writer_close(&w);
         }
 out:
@@ -596,19 +748,26 @@ out:
                 free(nodes[i]);
         free(nodes);
         cl_db_close(db);
+        /* A failed import leaves no database file that it created. */
+        if (rc != CL_OK && created)
+                remove_created(o->db);
         return rc;
 }
 
 static const char import_usage[] =
     "Usage: carbonledger import prometheus --db PATH --url URL\n"
-    "           --from START --to END [--step SECONDS]\n"
+    "           --from START --to END [--step SECONDS] [--max-watts W]\n"
     "\n"
     "Stores the increases of every node's carbonledger-collector counters,\n"
     "read from the Prometheus HTTP API at URL (for example\n"
     "http://127.0.0.1:9090), as samples in PATH (created when missing).\n"
     "START and END are KST dates (YYYY-MM-DD: from the start of START's\n"
     "day to the end of END's day) or ISO 8601 times with an offset.\n"
-    "--step sets the length of one imported interval (default 60 s).\n";
+    "--step sets the length of one imported interval (default 60 s).\n"
+    "--max-watts sets the highest plausible power of a node or pod, in W\n"
+    "(default 2000, as the collector's --kepler-max-watts): a step whose\n"
+    "energy increase is above step x W, or whose counters are negative,\n"
+    "not finite or above 9e12, is stored as a gap with the reason.\n";
 
 static int
 parse_bound(const char *text, int end, int64_t *out)
@@ -641,6 +800,7 @@ parse_import_options(int argc, char **argv, struct import_options *o)
             {"from", required_argument, NULL, 'f'},
             {"to", required_argument, NULL, 't'},
             {"step", required_argument, NULL, 's'},
+            {"max-watts", required_argument, NULL, 'w'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
@@ -649,6 +809,7 @@ parse_import_options(int argc, char **argv, struct import_options *o)
         int opt;
 
         memset(o, 0, sizeof(*o));
+        o->max_watts = DEFAULT_MAX_WATTS;
         opterr = 0;
         optind = 1;
         while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -674,6 +835,15 @@ parse_import_options(int argc, char **argv, struct import_options *o)
                                                    "seconds, 1 to 86400)",
                                                    optarg);
                         break;
+                case 'w':
+                        errno = 0;
+                        o->max_watts = strtod(optarg, &end);
+                        if (errno != 0 || end == optarg || *end != '\0' ||
+                            !(o->max_watts > 0) || o->max_watts > 1e6)
+                                return usage_error("invalid --max-watts (W, "
+                                                   "above 0, at most 1e6)",
+                                                   optarg);
+                        break;
                 case 'h':
                         return -1;
                 default:
@@ -691,6 +861,8 @@ parse_import_options(int argc, char **argv, struct import_options *o)
         if (parse_bound(o->to, 1, &o->to_ns) != 0)
                 return usage_error("invalid --to", o->to);
         o->step_ns = (int64_t)step_s * CL_NS_PER_S;
+        if (o->to_ns <= o->from_ns)
+                return usage_error("--to is not after --from", o->to);
         if (o->to_ns - o->from_ns < o->step_ns)
                 return usage_error("the period is shorter than one --step",
                                    NULL);
@@ -704,7 +876,7 @@ int
 cl_cmd_import_prometheus(int argc, char **argv)
 {
         struct import_options o;
-        size_t nodes = 0, samples = 0, pod_rows = 0;
+        size_t nodes = 0, samples = 0, pod_rows = 0, rejected = 0;
         int parsed = parse_import_options(argc, argv, &o);
         cl_err rc;
 
@@ -718,7 +890,7 @@ cl_cmd_import_prometheus(int argc, char **argv)
                 fputs("carbonledger: libcurl initialisation failed\n", stderr);
                 return 1;
         }
-        rc = run_import(&o, &nodes, &samples, &pod_rows);
+        rc = run_import(&o, &nodes, &samples, &pod_rows, &rejected);
         curl_global_cleanup();
         if (rc != CL_OK) {
                 fprintf(stderr,
@@ -729,5 +901,10 @@ cl_cmd_import_prometheus(int argc, char **argv)
         }
         printf("imported %zu nodes: %zu samples, %zu pod rows from %s\n", nodes,
                samples, pod_rows, o.url);
+        if (rejected > 0)
+                printf("%zu steps stored as gaps: their counters were "
+                       "invalid or implausible (see the samples' "
+                       "gap_reason)\n",
+                       rejected);
         return 0;
 }
