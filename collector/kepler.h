@@ -17,7 +17,8 @@
  * backwards belongs to a pod whose series started again: its energy in
  * that interval is unknown and counts as system energy. The previous
  * reading lives in memory only, so the first interval after a collector
- * restart is a gap.
+ * restart is a gap. The first interval after rejected readings is a gap
+ * too, because its increase would span the earlier gap intervals.
  */
 #ifndef CL_KEPLER_H
 #define CL_KEPLER_H

@@ -67,7 +67,8 @@ struct cl_sampler {
         /* Last accepted Kepler reading (--source kepler), in memory. */
         struct cl_kepler_reading kepler_last;
         int kepler_has_last;
-        char kepler_why[512]; /* gap reason of the last Kepler failure */
+        int64_t kepler_last_ns; /* time of kepler_last, ns since the epoch */
+        char kepler_why[512];   /* gap reason of the last Kepler failure */
         /* Gap reason naming counted zones stored for this node that
            discovery did not find; "" when none is missing. */
         char missing_zones[256];
@@ -755,6 +756,11 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 else if (gap == NULL && kepler && !s->kepler_has_last)
                         gap = "no previous Kepler reading (collector "
                               "restarted)";
+                else if (gap == NULL && kepler &&
+                         s->kepler_last_ns != s->last.end_ns)
+                        gap = "Kepler readings were rejected since the "
+                              "last accepted one, so its increase spans "
+                              "earlier gap intervals";
                 else if (gap == NULL && measured && !kepler)
                         gap = zone_deltas(s, &r, elapsed_ns, &energy_uj);
                 row.status = gap == NULL ? "ok" : "gap";
@@ -825,6 +831,7 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
                 cl_kepler_reading_free(&s->kepler_last);
                 s->kepler_last = k;
                 s->kepler_has_last = 1;
+                s->kepler_last_ns = now_ns;
                 memset(&k, 0, sizeof(k));
         }
         advance(s, &r);

@@ -68,4 +68,22 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM sample WHERE energy_uj > 500000000")
 [ "$n" = 0 ] || fail "a faulty counter was stored as energy"
 pass "a 9.2e14 J pod counter is a gap, not energy"
 
+# The package zone used 1500 J more since metrics-2, the last accepted
+# text, across the rejected ones. That increase spans the gap intervals,
+# so the first interval after them is a gap as well, never 1500 J in one
+# interval of 1 s.
+sed 's/zone="package"} 10500$/zone="package"} 12000/' \
+        "$CL_SRC/fixtures/kepler/metrics-2.txt" >"$SERVE/metrics.new"
+grep -q ' 12000$' "$SERVE/metrics.new" || fail "metrics-2 has no package counter of 10500"
+mv "$SERVE/metrics.new" "$SERVE/metrics"
+last_fault=$(sqlite3 "$DB" "SELECT max(end_ns) FROM sample WHERE gap_reason LIKE 'Kepler metrics rejected%'")
+wait_rows "SELECT count(*) FROM sample WHERE start_ns > $last_fault AND coalesce(gap_reason, '') NOT LIKE 'Kepler metrics rejected%'"
+n=$(sqlite3 "$DB" "SELECT count(*) FROM sample WHERE status = 'ok' AND energy_uj >= 1500000000")
+[ "$n" = 0 ] || fail "$n intervals hold the energy of earlier gap intervals"
+n=$(sqlite3 "$DB" "SELECT count(*) FROM sample s JOIN sample g ON g.end_ns = s.start_ns WHERE s.status = 'ok' AND g.gap_reason LIKE 'Kepler metrics rejected%'")
+[ "$n" = 0 ] || fail "$n ok intervals follow a rejected Kepler reading"
+n=$(sqlite3 "$DB" "SELECT count(*) FROM sample WHERE status = 'gap' AND gap_reason LIKE 'Kepler readings were rejected since%'")
+[ "$n" = 1 ] || fail "$n intervals after the rejected readings are gaps, expected 1"
+pass "energy across rejected readings is a gap"
+
 echo "test_kepler_source: all checks passed"
