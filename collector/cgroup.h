@@ -103,14 +103,14 @@ struct cl_cgroup_scanner;
  * a folder seen by the walk has gained or lost a subfolder (its st_nlink
  * changed) or was replaced, or when a tracked pod's file is gone.
  *
- * NOTE: between walks a pod whose folder appears where the walk saw a
- * folder without subfolders or where links counts are not kept (btrfs
- * and overlayfs report 1), and one found only by the procfs fallback, is
- * found by the next periodic walk, so its CPU time up to then is counted
- * in that interval. On filesystems other than the cgroup filesystem an
- * open file of a removed pod stays readable, so such a pod is reported
- * with its last counter until its folder's parent changes or the next
- * periodic walk.
+ * NOTE: between walks, three kinds of new pods wait for the next periodic
+ * walk, and their CPU time up to then is counted in that interval: pods
+ * on filesystems that report a folder link count of 1 (btrfs,
+ * overlayfs), pods below a folder the walk could not list, and pods found
+ * only by the procfs fallback. On filesystems other than the cgroup
+ * filesystem an open file of a removed pod stays readable, so a pod
+ * removed and another made in the same folder between two scans leave
+ * the old pod reported with its last counter until the next walk.
  *
  * Fails with CL_EINVAL when walk_every is 0 and with CL_ENOMEM. The
  * caller frees the scanner with cl_cgroup_scanner_close().

@@ -4,9 +4,8 @@
  * known pods costs no SQL lookups, and the lookup in the cache tries the
  * entry after the previous match first, because the sampler passes pods
  * sorted by UID. Pod rows are inserted by multi-row INSERT statements of
- * POD_INSERT_SIZES rows, which costs about half the CPU of one statement
- * per row (measured with SQLite 3.40: 200 rows and the commit in 145 us
- * instead of 326 us).
+ * the sizes in pod_insert_sizes, which takes about half the CPU of one
+ * statement per row (tests/bench/RESULTS.md gives the measurement).
  */
 #include "store.h"
 
