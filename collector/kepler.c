@@ -72,6 +72,7 @@ add_pod(struct extract *x, const struct cl_prom_sample *s, uint64_t uj)
         const char *uid = cl_prom_label(s, "pod_id");
         const char *ns = cl_prom_label(s, "pod_namespace");
         const char *name = cl_prom_label(s, "pod_name");
+        const char *pod_state = cl_prom_label(s, "state");
         struct cl_kepler_pod *p;
 
         if (uid == NULL)
@@ -97,6 +98,8 @@ add_pod(struct extract *x, const struct cl_prom_sample *s, uint64_t uj)
         snprintf(p->name, sizeof(p->name), "%s", name != NULL ? name : "");
         p->energy_uj = uj;
         p->line = s->line;
+        p->terminated =
+            pod_state != NULL && strcmp(pod_state, "terminated") == 0;
         r->n_pods++;
         return CL_OK;
 }

@@ -35,6 +35,7 @@ struct cl_kepler_pod {
         char name[254];
         uint64_t energy_uj; /* cumulative */
         size_t line;        /* line of the series in the text */
+        int terminated;     /* the series has state="terminated" */
 };
 
 /* One parsed /metrics text, for the selected zone. */

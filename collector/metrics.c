@@ -38,6 +38,7 @@ struct pod_total {
         uint64_t energy_uj;
         uint64_t cpu_us;
         int64_t last_seen_ns;
+        int terminated; /* marked terminated in the last cycle it was in */
         int running;
 };
 
@@ -294,6 +295,7 @@ add_pods(struct cl_metrics *m, const struct cl_metrics_cycle *c)
                 if (p->has_energy)
                         pt->energy_uj += p->energy_uj;
                 pt->last_seen_ns = c->end_ns;
+                pt->terminated = p->terminated;
         }
         /* Drop pods gone for longer than POD_KEEP_NS, keeping the order. */
         for (size_t i = 0; i < t->n_pods; i++) {
@@ -301,7 +303,7 @@ add_pods(struct cl_metrics *m, const struct cl_metrics_cycle *c)
 
                 if (c->end_ns - pt->last_seen_ns > POD_KEEP_NS)
                         continue;
-                pt->running = pt->last_seen_ns == c->end_ns;
+                pt->running = pt->last_seen_ns == c->end_ns && !pt->terminated;
                 if (kept != i)
                         t->pods[kept] = *pt;
                 kept++;

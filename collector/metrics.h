@@ -43,6 +43,7 @@ struct cl_metrics_pod {
         uint64_t cpu_us; /* CPU time in the interval */
         int has_energy;
         uint64_t energy_uj; /* attributed energy in the interval */
+        int terminated;     /* Kepler reports the pod as terminated */
 };
 
 /* One stored cycle: a baseline, an 'ok' interval or a gap. */
@@ -73,9 +74,10 @@ void cl_metrics_free(struct cl_metrics *m);
 
 /*
  * Adds cycle c to the totals and publishes a new snapshot. Called by one
- * thread only (the sampling loop). Pods absent from a cycle are exported
- * with state="terminated" for 10 minutes after they were last seen, then
- * dropped. Fails with CL_ENOMEM, leaving the previous snapshot published.
+ * thread only (the sampling loop). Pods absent from a cycle, or marked
+ * terminated in it, are exported with state="terminated"; absent pods are
+ * dropped 10 minutes after they were last seen. Fails with CL_ENOMEM, leaving
+ * the previous snapshot published.
  */
 cl_err cl_metrics_record(struct cl_metrics *m,
                          const struct cl_metrics_cycle *c) CL_MUST_CHECK;

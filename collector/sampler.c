@@ -605,11 +605,14 @@ kepler_split(struct cl_sampler *s, const struct cl_kepler_reading *k,
         return NULL;
 }
 
-/* Feeds a stored cycle to the /metrics totals. */
+/*
+ * Feeds a stored cycle to the /metrics totals. kepler is the cycle's
+ * Kepler reading, whose pods match row->pods by index, or NULL.
+ */
 static void
 publish_metrics(struct cl_sampler *s, const struct cl_sample_row *row,
                 int64_t elapsed_ns, const struct cl_pod_name *names,
-                size_t n_names)
+                size_t n_names, const struct cl_kepler_reading *kepler)
 {
         struct cl_metrics_zone *zones;
         struct cl_metrics_pod *pods;
@@ -650,6 +653,8 @@ publish_metrics(struct cl_sampler *s, const struct cl_sample_row *row,
                 pods[i].cpu_us = p->cpu_us;
                 pods[i].has_energy = row->has_energy;
                 pods[i].energy_uj = p->energy_uj;
+                pods[i].terminated = kepler != NULL && i < kepler->n_pods &&
+                                     kepler->pods[i].terminated;
         }
         c.zones = zones;
         c.pods = pods;
@@ -813,7 +818,8 @@ cl_sampler_sample(struct cl_sampler *s, int64_t now_ns,
         if (rc != CL_OK)
                 goto out;
         if (s->cfg.metrics != NULL)
-                publish_metrics(s, &row, elapsed_ns, names, n_names);
+                publish_metrics(s, &row, elapsed_ns, names, n_names,
+                                kepler ? &k : NULL);
 
         sum->status = row.status;
         sum->method = row.method;

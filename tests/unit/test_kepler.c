@@ -199,6 +199,26 @@ kepler_parse_needs_node_counter(void **state)
 }
 
 static void
+kepler_parse_keeps_pod_state(void **state)
+{
+        static const char text[] =
+            "kepler_node_cpu_joules_total{zone=\"package\"} 10\n"
+            "kepler_pod_cpu_joules_total{pod_id=\"2c9f8a79-5391-454b-88cb-"
+            "86190881cb96\",state=\"terminated\",zone=\"package\"} 2\n"
+            "kepler_pod_cpu_joules_total{pod_id=\"7922aa99-d4aa-4885-a953-"
+            "82976860b23a\",state=\"running\",zone=\"package\"} 3\n";
+        struct cl_kepler_reading r;
+
+        (void)state;
+        assert_int_equal(cl_kepler_parse(text, strlen(text), "package", 0, &r),
+                         CL_OK);
+        assert_int_equal(r.n_pods, 2);
+        assert_true(r.pods[0].terminated);
+        assert_false(r.pods[1].terminated);
+        cl_kepler_reading_free(&r);
+}
+
+static void
 kepler_increase_between_readings(void **state)
 {
         struct cl_kepler_reading a, b;
@@ -242,6 +262,7 @@ main(void)
             cmocka_unit_test(kepler_parse_rejects_fault_counter),
             cmocka_unit_test(kepler_parse_rejects_two_pod_series),
             cmocka_unit_test(kepler_parse_needs_node_counter),
+            cmocka_unit_test(kepler_parse_keeps_pod_state),
             cmocka_unit_test(kepler_increase_between_readings),
         };
 

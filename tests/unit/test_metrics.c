@@ -39,8 +39,8 @@ record(struct cl_metrics *m, int64_t end_s, const char *status,
 {
         struct cl_metrics_zone zone = {"intel-rapl:0", "package-0", 1,
                                        energy_uj};
-        struct cl_metrics_pod pod = {pod_uid, "shop", "web",        1,
-                                     1000000, 1,      energy_uj / 2};
+        struct cl_metrics_pod pod = {pod_uid, "shop", "web",         1,
+                                     1000000, 1,      energy_uj / 2, 0};
         struct cl_metrics_cycle c = {
             .end_ns = end_s * S_NS,
             .elapsed_ns = 5 * S_NS,
@@ -139,6 +139,35 @@ pod_gone_becomes_terminated(void **state)
 }
 
 static void
+kepler_terminated_pod_keeps_state(void **state)
+{
+        static const char uid[] = "2c9f8a79-5391-454b-88cb-86190881cb96";
+        struct cl_metrics_pod pod = {uid, "shop", "web", 0, 0, 1, 1000000, 1};
+        struct cl_metrics_cycle c = {
+            .end_ns = 105 * S_NS,
+            .elapsed_ns = 5 * S_NS,
+            .status = "ok",
+            .method = "measured",
+            .source = "kepler",
+            .energy_uj = 2000000,
+            .pods = &pod,
+            .n_pods = 1,
+        };
+        struct cl_metrics *m;
+        char *text;
+
+        (void)state;
+        assert_int_equal(cl_metrics_new("n", &m), CL_OK);
+        assert_int_equal(cl_metrics_record(m, &c), CL_OK);
+        text = render(m);
+        assert_non_null(strstr(text, "zone=\"all\",state=\"terminated\"} "
+                                     "1.000000\n"));
+        assert_null(strstr(text, "state=\"running\""));
+        free(text);
+        cl_metrics_free(m);
+}
+
+static void
 render_before_first_cycle(void **state)
 {
         struct cl_metrics *m;
@@ -159,6 +188,7 @@ main(void)
             cmocka_unit_test(escape_label_special_characters),
             cmocka_unit_test(counters_grow_across_cycles),
             cmocka_unit_test(pod_gone_becomes_terminated),
+            cmocka_unit_test(kepler_terminated_pod_keeps_state),
             cmocka_unit_test(render_before_first_cycle),
         };
 
