@@ -2,7 +2,9 @@
  * The intensity command. `carbonledger intensity fetch` stores hourly
  * intensity from one source for a range of KST days. `carbonledger
  * intensity show` prints the stored hours with their provenance and a
- * summary of the api_call log.
+ * summary of the api_call log. Both reject a source option that the
+ * command or the chosen source does not use, so a mistyped command line
+ * fails instead of being ignored.
  */
 #include "commands.h"
 #include "db.h"
@@ -28,9 +30,12 @@ static const char intensity_usage[] =
     "\n"
     "fetch stores the hours of the KST days --from to --to (inclusive) from\n"
     "one source: kpx (zone KR), gir (zone KR), electricitymaps, watttime\n"
-    "(marginal rates) or static (--static-file). Hours already stored are\n"
-    "not fetched again. show prints what is stored, with basis, quality,\n"
+    "(marginal rates) or static (--static-file). Hours stored with a value\n"
+    "are not fetched again, except forecasts once their hour has ended.\n"
+    "Hours stored as missing are fetched again when they were stored at\n"
+    "least 6 hours ago. show prints what is stored, with basis, quality,\n"
     "factor set, fetch time and response hash, and the calls made.\n"
+    "Options of other sources are rejected, and show takes none of them.\n"
     "\n"
     "  --templates DIR  kpx-fuels.json and emission-factors.json (default\n"
     "                   $CARBONLEDGER_TEMPLATES or the build's templates)\n";
@@ -58,11 +63,59 @@ static const struct option own_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+#define N_SOURCE_OPTIONS (CL_INTENSITY_OPT_END - CL_INTENSITY_OPT_FIRST)
+
 struct intensity_args {
         const char *db, *source, *zone, *from, *to;
         int json, help;
         int64_t from_ns, to_ns; /* [from, to) in UTC ns, 0 when not given */
         struct cl_intensity_config cfg;
+        /* flags of the intensity options given, by id - FIRST */
+        unsigned char given[N_SOURCE_OPTIONS];
+};
+
+enum {
+        SRC_KPX = 1 << 0,
+        SRC_GIR = 1 << 1,
+        SRC_ELECTRICITYMAPS = 1 << 2,
+        SRC_WATTTIME = 1 << 3,
+        SRC_STATIC = 1 << 4,
+        /* the sources that make HTTP requests */
+        SRC_NETWORK = SRC_KPX | SRC_ELECTRICITYMAPS | SRC_WATTTIME,
+};
+
+static const struct {
+        const char *name;
+        int bit;
+} sources[] = {
+    {"kpx", SRC_KPX},
+    {"gir", SRC_GIR},
+    {"electricitymaps", SRC_ELECTRICITYMAPS},
+    {"watttime", SRC_WATTTIME},
+    {"static", SRC_STATIC},
+};
+
+#define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
+
+/* The sources that each intensity option configures. */
+static const struct {
+        int id;
+        int sources;
+} option_sources[] = {
+    {CL_OPT_KPX_URL, SRC_KPX},
+    {CL_OPT_KPX_LEGACY_URL, SRC_KPX},
+    {CL_OPT_ELECTRICITYMAPS_URL, SRC_ELECTRICITYMAPS},
+    {CL_OPT_WATTTIME_URL, SRC_WATTTIME},
+    {CL_OPT_STATIC_FILE, SRC_STATIC},
+    {CL_OPT_FACTOR_SET, SRC_KPX},
+    {CL_OPT_CA_BUNDLE, SRC_NETWORK},
+    {CL_OPT_INSECURE, SRC_NETWORK},
+    {CL_OPT_KEY_FILE, SRC_NETWORK},
+    {CL_OPT_CONNECT_TIMEOUT_MS, SRC_NETWORK},
+    {CL_OPT_TIMEOUT_MS, SRC_NETWORK},
+    {CL_OPT_MAX_ATTEMPTS, SRC_NETWORK},
+    {CL_OPT_RETRY_DELAY_MS, SRC_NETWORK},
+    {CL_OPT_MAX_CALLS_PER_DAY, SRC_NETWORK},
 };
 
 static int usage_error(const char *fmt, ...) CL_PRINTF(1, 2);
@@ -114,8 +167,10 @@ parse(int argc, char **argv, struct intensity_args *a)
 
                 if (applied < 0)
                         return usage_error("%s", cl_last_error());
-                if (applied > 0)
+                if (applied > 0) {
+                        a->given[opt - CL_INTENSITY_OPT_FIRST] = 1;
                         continue;
+                }
                 switch (opt) {
                 case OPT_DB:
                         a->db = optarg;
@@ -162,15 +217,84 @@ parse(int argc, char **argv, struct intensity_args *a)
         return 0;
 }
 
+/* Returns the SRC_ bit of source name, 0 when it names none. */
 static int
-known_source(const char *name)
+source_bit(const char *name)
 {
-        static const char *const names[] = {
-            "kpx", "gir", "electricitymaps", "watttime", "static", NULL};
+        for (size_t i = 0; i < N_SOURCES; i++)
+                if (strcmp(name, sources[i].name) == 0)
+                        return sources[i].bit;
+        return 0;
+}
 
-        for (const char *const *n = names; *n != NULL; n++)
-                if (strcmp(name, *n) == 0)
-                        return 1;
+/* Returns 0, or EXIT_USAGE after a message when --source is unknown. */
+static int
+check_source(const struct intensity_args *a)
+{
+        if (a->source == NULL || source_bit(a->source) != 0)
+                return 0;
+        return usage_error("unknown source '%s': expected kpx, gir, "
+                           "electricitymaps, watttime or static",
+                           a->source);
+}
+
+/* Returns the long name of intensity option id, without the dashes. */
+static const char *
+option_name(int id)
+{
+        for (const struct option *o = cl_intensity_options; o->name != NULL;
+             o++)
+                if (o->val == id)
+                        return o->name;
+        return "?";
+}
+
+/* Writes the names of the sources in bits, comma-separated, into buf. */
+static void
+source_names(int bits, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < N_SOURCES && len < size; i++) {
+                int n;
+
+                if ((bits & sources[i].bit) == 0)
+                        continue;
+                n = snprintf(buf + len, size - len, "%s%s", len > 0 ? ", " : "",
+                             sources[i].name);
+                if (n < 0)
+                        break;
+                len += (size_t)n;
+        }
+}
+
+/*
+ * Checks that every intensity option given configures the source bit,
+ * where bit 0 stands for the show subcommand, which takes none. Returns
+ * 0, or EXIT_USAGE after a message naming the first option that does not.
+ */
+static int
+check_option_scope(const struct intensity_args *a, int bit)
+{
+        for (size_t i = 0;
+             i < sizeof(option_sources) / sizeof(option_sources[0]); i++) {
+                int id = option_sources[i].id;
+                char names[80];
+
+                if (!a->given[id - CL_INTENSITY_OPT_FIRST] ||
+                    (option_sources[i].sources & bit) != 0)
+                        continue;
+                if (bit == 0)
+                        return usage_error("'--%s' does not apply to "
+                                           "intensity show, which only reads "
+                                           "the database",
+                                           option_name(id));
+                source_names(option_sources[i].sources, names, sizeof(names));
+                return usage_error("'--%s' does not apply to source %s (only "
+                                   "to %s)",
+                                   option_name(id), a->source, names);
+        }
         return 0;
 }
 
@@ -179,16 +303,20 @@ cmd_fetch(struct intensity_args *a)
 {
         struct cl_fetch_summary s;
         sqlite3 *db = NULL;
+        char error[512];
         cl_err rc;
 
+        memset(&s, 0, sizeof(s));
         if (a->db == NULL || a->source == NULL || a->zone == NULL ||
             a->from == NULL)
                 return usage_error("%s", "fetch needs --db, --source, --zone, "
                                          "--from and --to");
-        if (!known_source(a->source))
-                return usage_error("unknown source '%s': expected kpx, gir, "
-                                   "electricitymaps, watttime or static",
-                                   a->source);
+        if (check_source(a) != 0 ||
+            check_option_scope(a, source_bit(a->source)) != 0)
+                return EXIT_USAGE;
+        if (a->json)
+                return usage_error("%s", "--json applies to intensity show "
+                                         "only");
         if (strcmp(a->source, "static") == 0 && a->cfg.static_path == NULL)
                 return usage_error("%s", "source static needs --static-file");
         rc = cl_db_open(a->db, CL_DB_CREATE, &db);
@@ -207,8 +335,12 @@ cmd_fetch(struct intensity_args *a)
                         printf("note: %s\n", s.message);
         }
         if (rc != CL_OK) {
-                cl_error("intensity_fetch_failed", "source=%s error=\"%s\"",
-                         a->source, cl_last_error());
+                cl_error("intensity_fetch_failed",
+                         "source=%s zone=%s stored=%d missing=%d calls=%d "
+                         "quota_blocked=%d error=%s",
+                         a->source, a->zone, s.hours_stored, s.hours_missing,
+                         s.calls, s.quota_blocked,
+                         cl_log_quote(cl_last_error(), error, sizeof(error)));
                 fprintf(stderr, "carbonledger: intensity fetch failed: %s\n",
                         cl_last_error());
                 return 1;
@@ -440,6 +572,8 @@ cmd_show(struct intensity_args *a)
 
         if (a->db == NULL)
                 return usage_error("%s", "show needs --db");
+        if (check_source(a) != 0 || check_option_scope(a, 0) != 0)
+                return EXIT_USAGE;
         if (a->json) {
                 doc = json_object_new_object();
                 hours = json_object_new_array();

@@ -13,6 +13,11 @@
  * Electricity Maps serves them from its forecast. A source failure stores
  * nothing for the hours it left without a response, so the next run
  * requests them again.
+ *
+ * Plausibility: a value above MAX_G_PER_KWH from any source is stored as
+ * missing, with the value in its detail and a warning in the log. Such a
+ * value comes from a unit or parsing error of the source, and it would
+ * otherwise reach signed reports.
  */
 #include "intensity.h"
 
@@ -31,6 +36,15 @@
 
 /* The maximum range of one fetch, in hours (about 13 months). */
 #define MAX_FETCH_HOURS (400 * 24)
+
+/*
+ * The largest value stored, gCO2eq/kWh. No grid's average exceeds about
+ * 1000, because coal is about 820 to 1000 over its life cycle. A coal
+ * unit on the margin emits about 1000 too (a WattTime MOER of about 2200
+ * lb/MWh), so the bound leaves room for the dirtiest hours of every
+ * basis. The static source rejects larger values with the same bound.
+ */
+#define MAX_G_PER_KWH 2000.0
 
 const char *
 cl_intensity_basis_name(enum cl_intensity_basis basis)
@@ -164,6 +178,26 @@ find_hour(const struct cl_source_batch *b, int64_t hour_ns)
         return NULL;
 }
 
+/* Returns 1 when h has a value above MAX_G_PER_KWH, NaN included. */
+static int
+is_implausible(const struct cl_source_hour *h)
+{
+        return h->has_value && !(h->g_per_kwh <= MAX_G_PER_KWH);
+}
+
+/* Copies h into out as a missing hour whose detail gives the value. */
+static void
+mark_implausible(const struct cl_source_hour *h, struct cl_source_hour *out)
+{
+        *out = *h;
+        out->has_value = 0;
+        out->quality = CL_QUALITY_MISSING;
+        snprintf(out->detail, sizeof(out->detail),
+                 "%.6g is above the plausible maximum of %.0f gCO2eq/kWh; "
+                 "source detail: %.40s",
+                 h->g_per_kwh, MAX_G_PER_KWH, h->detail);
+}
+
 static cl_err
 store_one(struct cl_source_ctx *ctx, sqlite3_stmt *st,
           const struct cl_source_hour *h, enum cl_intensity_basis basis,
@@ -209,6 +243,10 @@ cl_source_store(struct cl_source_ctx *ctx, int64_t from_ns, int64_t to_ns,
                 int store_gaps)
 {
         sqlite3_stmt *st = NULL;
+        int implausible = 0;
+        int64_t first_ns = 0;
+        double first_value = 0;
+        char when[32];
         cl_err rc;
 
         rc = cl_db_exec(ctx->db, "BEGIN IMMEDIATE");
@@ -234,7 +272,7 @@ cl_source_store(struct cl_source_ctx *ctx, int64_t from_ns, int64_t to_ns,
         for (int64_t h = from_ns; rc == CL_OK && h < to_ns;
              h += CL_NS_PER_HOUR) {
                 const struct cl_source_hour *found = find_hour(batch, h);
-                struct cl_source_hour gap;
+                struct cl_source_hour gap, capped;
 
                 if (!cl_source_is_needed(ctx, h))
                         continue;
@@ -249,6 +287,13 @@ cl_source_store(struct cl_source_ctx *ctx, int64_t from_ns, int64_t to_ns,
                         snprintf(gap.detail, sizeof(gap.detail), "%s",
                                  gap_detail);
                         found = &gap;
+                } else if (is_implausible(found)) {
+                        if (implausible++ == 0) {
+                                first_ns = h;
+                                first_value = found->g_per_kwh;
+                        }
+                        mark_implausible(found, &capped);
+                        found = &capped;
                 }
                 rc = store_one(ctx, st, found, basis, sha256);
         }
@@ -257,6 +302,13 @@ cl_source_store(struct cl_source_ctx *ctx, int64_t from_ns, int64_t to_ns,
                 rc = cl_db_exec(ctx->db, "COMMIT");
         if (rc != CL_OK)
                 sqlite3_exec(ctx->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc == CL_OK && implausible > 0)
+                cl_warn("intensity_out_of_range",
+                        "source=%s zone=%s hours=%d first_hour=%s value=%g "
+                        "max=%.0f stored=missing",
+                        ctx->source, ctx->zone, implausible,
+                        cl_format_utc(first_ns, when, sizeof(when)),
+                        first_value, MAX_G_PER_KWH);
         return rc;
 }
 
@@ -533,12 +585,16 @@ cl_intensity_fetch(sqlite3 *db, const struct cl_intensity_config *cfg,
                         goto out;
         }
         rc = sources[source_index].fetch(&ctx);
-        cl_log(rc == CL_OK ? CL_LOG_INFO : CL_LOG_WARN, "intensity_fetched",
-               "source=%s zone=%s hours=%d already_stored=%d stored=%d "
-               "missing=%d calls=%d quota_blocked=%d",
-               source, zone, summary->hours_requested,
-               summary->hours_already_stored, summary->hours_stored,
-               summary->hours_missing, summary->calls, summary->quota_blocked);
+        /* A failure is logged once, by the caller with its error, so a
+         * failed fetch never reads as a fetched one. */
+        if (rc == CL_OK)
+                cl_info("intensity_fetched",
+                        "source=%s zone=%s hours=%d already_stored=%d "
+                        "stored=%d missing=%d calls=%d quota_blocked=%d",
+                        source, zone, summary->hours_requested,
+                        summary->hours_already_stored, summary->hours_stored,
+                        summary->hours_missing, summary->calls,
+                        summary->quota_blocked);
 out:
         cl_keys_clear(&ctx.keys);
         free(needed);

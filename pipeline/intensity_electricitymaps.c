@@ -10,6 +10,7 @@
  * forecasts and replaced once the hour has passed. A null or 0
  * carbonIntensity is stored as missing; isEstimated marks the value
  * estimated; emissionFactorType (lifecycle or direct) is the factor set.
+ * cl_source_store stores a value above 2000 gCO2eq/kWh as missing.
  */
 #include "intensity_source.h"
 

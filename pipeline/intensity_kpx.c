@@ -5,7 +5,9 @@
  * intensity is sum(MWh_f x EF_f) / sum(MWh_f) over the fuel fields that
  * the operation's table in templates/kpx-fuels.json includes. Pumped
  * storage and the fuelPwrTot total are excluded, so the denominator is
- * the sum of the included fields.
+ * the sum of the included fields. The result cannot exceed the largest
+ * factor of the set, so only a wrong factor table can produce an hour
+ * above 2000 gCO2eq/kWh, which cl_source_store stores as missing.
  *
  * Bodies are JSON or XML, told apart by their first non-space character,
  * because the gateway answers errors in XML whatever dataType asked for,

@@ -5,6 +5,11 @@
  * lb CO2/MWh, averaged per UTC hour and converted to gCO2eq/kWh
  * (x 0.45359237). The values are stored with basis marginal, so no caller
  * can add them to average-based totals by mistake.
+ *
+ * cl_source_store stores an hour above 2000 gCO2eq/kWh (about 4409
+ * lb/MWh) as missing. A coal unit on the margin emits about 1000 g/kWh
+ * (about 2205 lb/MWh), and a marginal rate is that of one unit, so a
+ * larger mean is an error in the response rather than a dirty hour.
  */
 #include "intensity_source.h"
 

@@ -54,6 +54,13 @@ kpx() {
 q() { sqlite3 "$1" "$2"; }
 requests() { grep -c "^$1 " "$WORK/requests.log" || true; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; }
+# expect_no_grep PATTERN FILE: fails when FILE contains PATTERN.
+expect_no_grep() {
+        if grep -q -- "$1" "$2"; then
+                cat "$2" >&2
+                fail "'$1' found in $2"
+        fi
+}
 
 # no_secrets FILE...: fails when any key, token or password appears.
 no_secrets() {
@@ -126,6 +133,7 @@ for case in kpx-gw-200:200 kpx-gw-401:401 kpx-30:200; do
                 "permanent/$status/30" "$name api_call"
         expect_grep "event=kpx_day_failed" "$WORK/last.err"
         expect_grep "resultCode 30" "$WORK/last.err"
+        expect_no_grep "event=intensity_fetched" "$WORK/last.err"
         no_secrets "$WORK/last.out" "$WORK/last.err"
         dump "$DB"
 done
@@ -285,7 +293,22 @@ expect_eq "$(q "$DB" "SELECT hour_ns || ':' || coalesce(g_per_kwh, '-') || ':' |
         "$(printf '%s\n' "$H02:430.5:declared:consumption" "$H03:-:missing:consumption" "$H04:-:missing:consumption" "$H05:415.25:declared:consumption")" \
         "static hours"
 expect_eq "$(q "$DB" "SELECT count(*) FROM api_call")" 0 "static calls"
+expect_grep "level=info prog=carbonledger event=intensity_fetched source=static" \
+        "$WORK/last.err"
 pass "static CSV for zone KR"
+
+DB="$WORK/static-bad.db"
+printf 'hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,1e300\n' \
+        >"$WORK/huge.csv"
+expect_status 1 "$CARBONLEDGER" intensity fetch --db "$DB" --source static \
+        --zone KR --from 2025-10-23 --to 2025-10-23 \
+        --static-file "$WORK/huge.csv"
+expect_grep "huge.csv: line 2: g_per_kwh '1e300'" "$WORK/last.err"
+expect_grep "level=error prog=carbonledger event=intensity_fetch_failed source=static" \
+        "$WORK/last.err"
+expect_no_grep "event=intensity_fetched" "$WORK/last.err"
+expect_eq "$(q "$DB" "SELECT count(*) FROM intensity_hour")" 0 "1e300 rows"
+pass "static implausible value stores nothing"
 
 # --- show and usage ----------------------------------------------------
 
@@ -328,3 +351,29 @@ expect_status 1 "$CARBONLEDGER" intensity fetch --db "$WORK/u.db" --source kpx \
         --zone JP --from 2025-10-23 --to 2025-10-23 --kpx-url "$BASE/kpx-array"
 expect_grep "serves only zone KR" "$WORK/last.err"
 pass "usage errors exit 2, a wrong zone exits 1"
+
+expect_status 2 "$CARBONLEDGER" intensity show --db "$WORK/array.db" \
+        --source nope
+expect_grep "unknown source 'nope'" "$WORK/last.err"
+expect_status 2 "$CARBONLEDGER" intensity show --db "$WORK/array.db" \
+        --source kpx --kpx-url "$BASE/kpx-array"
+expect_grep "'--kpx-url' does not apply to intensity show" "$WORK/last.err"
+expect_status 2 "$CARBONLEDGER" intensity fetch --db "$WORK/opts.db" --source kpx \
+        --zone KR --from 2025-10-23 --to 2025-10-23 --kpx-url "$BASE/kpx-array" \
+        --static-file "$CL_SRC/fixtures/api/static/kr.csv"
+expect_grep "'--static-file' does not apply to source kpx" "$WORK/last.err"
+expect_status 2 "$CARBONLEDGER" intensity fetch --db "$WORK/opts.db" \
+        --source static --zone KR --from 2025-10-23 --to 2025-10-23 \
+        --static-file "$CL_SRC/fixtures/api/static/kr.csv" --max-attempts 2
+expect_grep "'--max-attempts' does not apply to source static" "$WORK/last.err"
+expect_status 2 "$CARBONLEDGER" intensity fetch --db "$WORK/opts.db" --source gir \
+        --zone KR --from 2025-10-23 --to 2025-10-23 --factor-set direct
+expect_grep "'--factor-set' does not apply to source gir" "$WORK/last.err"
+[ ! -e "$WORK/opts.db" ] || fail "a usage error created the database"
+pass "show and fetch reject options of other sources"
+
+expect_status 0 "$CARBONLEDGER" intensity --help
+expect_grep "Hours stored as missing are fetched again" "$WORK/last.out"
+expect_grep "least 6 hours ago" "$WORK/last.out"
+expect_no_grep "Hours already stored are" "$WORK/last.out"
+pass "help states the missing-hour retry rule"

@@ -3,7 +3,8 @@
  * and XML in every documented shape, the hourly averaging and the
  * intensity formula against a hand-computed example, Electricity Maps,
  * the WattTime unit conversion and static files. The rest test the quota
- * and hour arithmetic, the cache rule and reading stored hours back.
+ * and hour arithmetic, the cache rule, the bound on stored values and
+ * reading stored hours back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +20,11 @@
 #include "intensity_source.h"
 #include "timeutil.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TEMPLATES CL_SOURCE_DIR "/templates"
 #define API CL_SOURCE_DIR "/fixtures/api"
@@ -521,6 +525,210 @@ static_rejects_bad_rows(void **state)
         }
 }
 
+/* Parses a static file for zone KR; returns the result code. */
+static cl_err
+parse_static_text(const char *text, size_t len, const char *path,
+                  enum cl_intensity_basis *basis, struct cl_source_batch *b)
+{
+        return cl_static_parse(text, len, path, "KR", basis, b);
+}
+
+static void
+static_rejects_implausible_values(void **state)
+{
+        static const struct {
+                const char *text;
+                const char *message; /* text the error must contain */
+        } cases[] = {
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,1e300\n",
+             "1e300"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,50000\n",
+             "50000"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,2000.5\n",
+             "2000"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,-1\n", "'-1'"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,1e999\n",
+             "1e999"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,0x1A\n",
+             "not a decimal number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,4 3\n",
+             "not a decimal number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,1e\n",
+             "not a decimal number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,.\n",
+             "not a decimal number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,nan\n",
+             "not a finite number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,-Infinity\n",
+             "not a finite number"},
+            {"hour,zone,g_per_kwh\n2025-10-23T02:00:00+09:00,KR,INF\n",
+             "not a finite number"},
+            {"{\"hours\":[{\"hour\":\"2025-10-23T02:00:00+09:00\","
+             "\"zone\":\"KR\",\"g_per_kwh\":1e308}]}",
+             "entry 1"},
+            {"{\"hours\":[{\"hour\":\"2025-10-23T02:00:00+09:00\","
+             "\"zone\":\"KR\",\"g_per_kwh\":\"0x1A\"}]}",
+             "not a decimal number"},
+            {"[{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\","
+             "\"g_per_kwh\":\"nan\"}]",
+             "not a finite number"},
+            {"[{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\","
+             "\"g_per_kwh\":NaN}]",
+             "not a finite number"},
+            {"[{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\","
+             "\"g_per_kwh\":1e999}]",
+             "not a finite number"},
+            {"[{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"JP\","
+             "\"g_per_kwh\":50000}]",
+             "'50000'"},
+        };
+        enum cl_intensity_basis basis;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct cl_source_batch b = {0};
+
+                assert_int_equal(parse_static_text(cases[i].text,
+                                                   strlen(cases[i].text),
+                                                   "bad.csv", &basis, &b),
+                                 CL_EFORMAT);
+                assert_non_null(strstr(cl_last_error(), "bad.csv"));
+                assert_non_null(strstr(cl_last_error(), cases[i].message));
+                assert_int_equal(b.n, 0);
+                cl_batch_free(&b);
+        }
+}
+
+static void
+static_error_names_line(void **state)
+{
+        const char *text = "hour,zone,g_per_kwh\n"
+                           "2025-10-23T02:00:00+09:00,KR,400\n"
+                           "2025-10-23T03:00:00+09:00,KR,1e300\n";
+        enum cl_intensity_basis basis;
+        struct cl_source_batch b = {0};
+
+        (void)state;
+        assert_int_equal(
+            parse_static_text(text, strlen(text), "h.csv", &basis, &b),
+            CL_EFORMAT);
+        assert_non_null(strstr(cl_last_error(), "h.csv: line 3"));
+        assert_non_null(strstr(cl_last_error(), "gCO2eq/kWh"));
+        cl_batch_free(&b);
+}
+
+static void
+static_accepts_plain_decimals(void **state)
+{
+        const char *text = "hour,zone,g_per_kwh\n"
+                           "2025-10-23T02:00:00+09:00,KR,2000\n"
+                           "2025-10-23T03:00:00+09:00,KR,4.5e2\n"
+                           "2025-10-23T04:00:00+09:00,KR,.5\n"
+                           "2025-10-23T05:00:00+09:00,KR,0.0\n";
+        enum cl_intensity_basis basis;
+        struct cl_source_batch b = {0};
+
+        (void)state;
+        assert_int_equal(
+            parse_static_text(text, strlen(text), "ok.csv", &basis, &b), CL_OK);
+        assert_int_equal(b.n, 4);
+        assert_true(hour_at(&b, H02)->g_per_kwh == 2000.0);
+        assert_true(hour_at(&b, H03)->g_per_kwh == 450.0);
+        assert_true(hour_at(&b, H03 + CL_NS_PER_HOUR)->g_per_kwh == 0.5);
+        assert_false(hour_at(&b, H03 + 2 * CL_NS_PER_HOUR)->has_value);
+        cl_batch_free(&b);
+}
+
+static void
+static_rejects_nul_byte(void **state)
+{
+        static const char text[] = "hour,zone,g_per_kwh\n"
+                                   "2025-10-23T02:00:00+09:00,KR,43\0 0.5\n";
+        enum cl_intensity_basis basis;
+        struct cl_source_batch b = {0};
+
+        (void)state;
+        assert_int_equal(
+            parse_static_text(text, sizeof(text) - 1, "nul.csv", &basis, &b),
+            CL_EFORMAT);
+        assert_non_null(strstr(cl_last_error(), "nul.csv: line 2"));
+        assert_non_null(strstr(cl_last_error(), "NUL"));
+        assert_int_equal(b.n, 0);
+        cl_batch_free(&b);
+}
+
+static void
+static_json_entry_basis_differs(void **state)
+{
+        const char *differs =
+            "{\"basis\":\"generation\",\"hours\":[{\"hour\":"
+            "\"2025-10-23T02:00:00+09:00\",\"zone\":\"JP\",\"g_per_kwh\":400},"
+            "{\"hour\":"
+            "\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\",\"g_per_kwh\":400,"
+            "\"basis\":\"consumption\"}]}";
+        const char *same =
+            "{\"basis\":\"generation\",\"hours\":[{\"hour\":"
+            "\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\",\"g_per_kwh\":400,"
+            "\"basis\":\"generation\"}]}";
+        const char *bare = "[{\"hour\":\"2025-10-23T02:00:00+09:00\","
+                           "\"zone\":\"KR\",\"g_per_kwh\":400,"
+                           "\"basis\":\"marginal\"}]";
+        enum cl_intensity_basis basis;
+        struct cl_source_batch b = {0};
+
+        (void)state;
+        assert_int_equal(
+            parse_static_text(differs, strlen(differs), "b.json", &basis, &b),
+            CL_EFORMAT);
+        assert_non_null(strstr(cl_last_error(), "b.json: entry 2"));
+        assert_non_null(strstr(cl_last_error(), "consumption"));
+        assert_non_null(strstr(cl_last_error(), "generation"));
+        cl_batch_free(&b);
+        assert_int_equal(
+            parse_static_text(same, strlen(same), "b.json", &basis, &b), CL_OK);
+        assert_int_equal(basis, CL_BASIS_GENERATION);
+        cl_batch_free(&b);
+        assert_int_equal(
+            parse_static_text(bare, strlen(bare), "b.json", &basis, &b), CL_OK);
+        assert_int_equal(basis, CL_BASIS_MARGINAL);
+        cl_batch_free(&b);
+}
+
+static void
+static_json_rejects_unknown_keys(void **state)
+{
+        static const struct {
+                const char *text;
+                const char *message;
+        } cases[] = {
+            {"{\"units\":\"g\",\"hours\":[]}", "'units'"},
+            {"{\"hours\":[{\"hour\":\"2025-10-23T02:00:00+09:00\","
+             "\"zone\":\"JP\",\"g_per_kwh\":400},"
+             "{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\","
+             "\"g_per_kWh\":400}]}",
+             "entry 2: unknown key 'g_per_kWh'"},
+            {"[{\"hour\":\"2025-10-23T02:00:00+09:00\",\"zone\":\"KR\","
+             "\"basis\":7}]",
+             "entry 1: basis"},
+            {"{\"basis\":1,\"hours\":[]}", "basis"},
+            {"[7]", "entry 1"},
+        };
+        enum cl_intensity_basis basis;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct cl_source_batch b = {0};
+
+                assert_int_equal(parse_static_text(cases[i].text,
+                                                   strlen(cases[i].text),
+                                                   "k.json", &basis, &b),
+                                 CL_EFORMAT);
+                assert_non_null(strstr(cl_last_error(), "k.json"));
+                assert_non_null(strstr(cl_last_error(), cases[i].message));
+                cl_batch_free(&b);
+        }
+}
+
 /* A database and a static file with one hour, for the cache rule. */
 struct cache_fixture {
         char dir[PATH_MAX];
@@ -687,6 +895,104 @@ gir_declares_factor_in_force(void **state)
         assert_non_null(strstr(h[1].factor_set, "2025 approval"));
 }
 
+/* Runs fn with stderr written to path, for checks of log lines. */
+static cl_err
+with_stderr_to(const char *path, cl_err (*fn)(void *), void *arg)
+{
+        int saved = dup(STDERR_FILENO);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        cl_err rc;
+
+        assert_true(saved >= 0);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        assert_true(dup2(fd, STDERR_FILENO) >= 0);
+        rc = fn(arg);
+        fflush(stderr);
+        assert_true(dup2(saved, STDERR_FILENO) >= 0);
+        close(fd);
+        close(saved);
+        return rc;
+}
+
+struct store_call {
+        struct cl_source_ctx *ctx;
+        struct cl_source_batch *batch;
+};
+
+static cl_err
+store_batch(void *arg)
+{
+        struct store_call *c = arg;
+
+        return cl_source_store(c->ctx, H02, H03 + CL_NS_PER_HOUR, c->batch,
+                               CL_BASIS_GENERATION, "", "set", "gap", 1);
+}
+
+static void
+store_marks_implausible_missing(void **state)
+{
+        static const struct {
+                const char *source;
+                double g_per_kwh;
+        } cases[] = {
+            {"kpx", INFINITY},
+            {"electricitymaps", 5000},
+            /* 5000 lb/MWh, a marginal rate no plant emits. */
+            {"watttime", 5000 * CL_LB_PER_MWH_TO_G_PER_KWH},
+        };
+        struct cache_fixture *f = *state;
+        struct cl_intensity_config cfg = {.template_dir = TEMPLATES};
+        const int64_t needed[] = {H02, H03};
+        char log_path[PATH_MAX + 8];
+
+        snprintf(log_path, sizeof(log_path), "%s/log", f->dir);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct cl_source_hour bad = {.hour_ns = H02, .has_value = 1};
+                struct cl_source_hour good = {.hour_ns = H03, .has_value = 1};
+                struct cl_source_batch batch = {0};
+                struct cl_fetch_summary s = {0};
+                struct cl_source_ctx ctx = {
+                    .db = f->db,
+                    .cfg = &cfg,
+                    .source = cases[i].source,
+                    .zone = "KR",
+                    .now_ns = cl_now_ns(),
+                    .needed = needed,
+                    .n_needed = 2,
+                    .summary = &s,
+                };
+                struct store_call call = {&ctx, &batch};
+                struct cl_intensity_hour h[2];
+                char *log = NULL;
+                size_t len;
+
+                bad.g_per_kwh = cases[i].g_per_kwh;
+                good.g_per_kwh = 400;
+                assert_int_equal(cl_batch_add(&batch, &bad), CL_OK);
+                assert_int_equal(cl_batch_add(&batch, &good), CL_OK);
+                assert_int_equal(with_stderr_to(log_path, store_batch, &call),
+                                 CL_OK);
+                assert_int_equal(s.hours_stored, 1);
+                assert_int_equal(s.hours_missing, 1);
+                assert_int_equal(
+                    cl_intensity_load(f->db, cases[i].source, "KR", H02, 2, h),
+                    CL_OK);
+                assert_false(h[0].has_value);
+                assert_int_equal(h[0].quality, CL_QUALITY_MISSING);
+                assert_non_null(strstr(h[0].detail, "2000 gCO2eq/kWh"));
+                assert_true(h[1].has_value);
+                assert_true(h[1].g_per_kwh == 400.0);
+                assert_int_equal(cl_read_file(log_path, 1 << 16, &log, &len),
+                                 CL_OK);
+                assert_non_null(strstr(log, "level=warn"));
+                assert_non_null(strstr(log, "event=intensity_out_of_range"));
+                assert_non_null(strstr(log, cases[i].source));
+                free(log);
+                cl_batch_free(&batch);
+        }
+}
+
 int
 main(void)
 {
@@ -712,6 +1018,12 @@ main(void)
             cmocka_unit_test(watttime_rejects_other_units),
             cmocka_unit_test(static_csv_and_json),
             cmocka_unit_test(static_rejects_bad_rows),
+            cmocka_unit_test(static_rejects_implausible_values),
+            cmocka_unit_test(static_error_names_line),
+            cmocka_unit_test(static_accepts_plain_decimals),
+            cmocka_unit_test(static_rejects_nul_byte),
+            cmocka_unit_test(static_json_entry_basis_differs),
+            cmocka_unit_test(static_json_rejects_unknown_keys),
             cmocka_unit_test_setup_teardown(cache_retries_missing_after_hours,
                                             cache_setup, cache_teardown),
             cmocka_unit_test_setup_teardown(cache_keeps_stored_values,
@@ -719,6 +1031,8 @@ main(void)
             cmocka_unit_test_setup_teardown(fetch_rejects_bad_arguments,
                                             cache_setup, cache_teardown),
             cmocka_unit_test_setup_teardown(gir_declares_factor_in_force,
+                                            cache_setup, cache_teardown),
+            cmocka_unit_test_setup_teardown(store_marks_implausible_missing,
                                             cache_setup, cache_teardown),
         };
 
