@@ -12,16 +12,23 @@
  * matched by name, zones by path and name, pods by UID; sample ids are
  * shifted above the target's highest id. Meter rows are added unless the
  * target has the same interval. Each copy is merged in one transaction.
- * Copies of an older schema are migrated in place when opened.
+ * Copies are attached read-only and never changed, so a copy of another
+ * schema version is rejected with its version, as is an empty file or
+ * one that is not a carbonledger database.
  */
 #include "commands.h"
 
 #include "db.h"
 #include "log.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char merge_usage[] =
     "Usage: carbonledger merge --into PATH NODE.db...\n"
@@ -104,31 +111,148 @@ merge_node(sqlite3 *db, int64_t src_id, const char *name, int *added)
         return rc;
 }
 
+/*
+ * Checks that path is a carbonledger database of this schema version,
+ * opening it read-only. Fails with CL_EIO, CL_EDB or CL_EVERSION naming
+ * the file.
+ */
 static cl_err
-merge_copy(sqlite3 *db, const char *path)
+check_copy(const char *path)
 {
         sqlite3 *check = NULL;
-        sqlite3_stmt *st = NULL, *nodes = NULL;
-        int attached = 0, in_tx = 0;
+        struct stat sb;
+        char saved[1024];
         cl_err rc;
 
-        /* Opening checks (and migrates) the copy before it is attached. */
-        rc = cl_db_open(path, CL_DB_WRITE, &check);
+        if (stat(path, &sb) != 0)
+                return cl_fail_errno(CL_EIO, errno, "merge source %s", path);
+        if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+                return cl_fail(CL_EDB, "%s is %s, not a carbonledger database",
+                               path,
+                               S_ISREG(sb.st_mode) ? "empty (0 bytes)"
+                                                   : "not a regular file");
+        rc = cl_db_open(path, CL_DB_READONLY, &check);
         cl_db_close(check);
+        if (rc == CL_EVERSION) {
+                snprintf(saved, sizeof(saved), "%s", cl_last_error());
+                return cl_fail(rc,
+                               "%s; merge opens copies read-only and does "
+                               "not migrate them: copy the database again "
+                               "after the node runs this version",
+                               saved);
+        }
+        return rc;
+}
+
+/*
+ * Writes the SQLite URI that opens path read-only into uri: the absolute
+ * path with '%', '?' and '#' percent-encoded. Fails with CL_EIO or
+ * CL_EINVAL (too long).
+ */
+static cl_err
+read_only_uri(const char *path, char *uri, size_t size)
+{
+        char abs[PATH_MAX];
+        size_t n;
+
+        if (realpath(path, abs) == NULL)
+                return cl_fail_errno(CL_EIO, errno, "merge source %s", path);
+        n = (size_t)snprintf(uri, size, "file:");
+        for (const char *c = abs; *c != '\0' && n < size; c++) {
+                if (*c == '%' || *c == '?' || *c == '#')
+                        n += (size_t)snprintf(uri + n, size - n, "%%%02X",
+                                              (unsigned char)*c);
+                else
+                        uri[n++] = *c;
+        }
+        if (n >= size ||
+            snprintf(uri + n, size - n, "?mode=ro") >= (int)(size - n))
+                return cl_fail(CL_EINVAL, "merge source path too long: %s",
+                               path);
+        return CL_OK;
+}
+
+/* Attaches path read-only as schema src. Fails with CL_EDB or CL_EIO. */
+static cl_err
+attach_copy(sqlite3 *db, const char *path)
+{
+        sqlite3_stmt *st = NULL;
+        char uri[PATH_MAX + 32];
+        cl_err rc;
+
+        rc = read_only_uri(path, uri, sizeof(uri));
+        if (rc == CL_OK)
+                rc = cl_db_prepare(db, "ATTACH DATABASE ?1 AS src", &st);
         if (rc != CL_OK)
                 return rc;
-        rc = cl_db_prepare(db, "ATTACH DATABASE ?1 AS src", &st);
-        if (rc != CL_OK)
-                return rc;
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
                 rc = cl_fail(CL_EDB, "attach %s: %s", path, sqlite3_errmsg(db));
         sqlite3_finalize(st);
         if (rc != CL_OK)
                 return rc;
-        attached = 1;
-        rc = cl_db_exec(db, "BEGIN IMMEDIATE");
-        in_tx = rc == CL_OK;
+        /* Without URI filenames SQLite would open a file named "file:..."
+           read-write. */
+        if (sqlite3_db_readonly(db, "src") != 1) {
+                sqlite3_exec(db, "DETACH DATABASE src", NULL, NULL, NULL);
+                return cl_fail(CL_EDB,
+                               "cannot attach %s read-only: this SQLite "
+                               "library does not accept URI filenames",
+                               path);
+        }
+        return CL_OK;
+}
+
+/* Whether path + suffix exists. */
+static int
+sidecar_exists(const char *path, const char *suffix)
+{
+        char name[PATH_MAX];
+        struct stat sb;
+
+        if (snprintf(name, sizeof(name), "%s%s", path, suffix) >=
+            (int)sizeof(name))
+                return 1;
+        return stat(name, &sb) == 0;
+}
+
+/*
+ * Removes the -wal and -shm files that reading a WAL-mode copy read-only
+ * created, when the -wal file is empty, so the folder is as it was.
+ */
+static void
+remove_sidecars(const char *path)
+{
+        char wal[PATH_MAX], shm[PATH_MAX];
+        struct stat sb;
+
+        if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal) ||
+            snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+                return;
+        if (stat(wal, &sb) != 0 || sb.st_size != 0)
+                return;
+        if (unlink(wal) != 0 || unlink(shm) != 0)
+                cl_warn("merge_cleanup_failed", "path=%s error=\"%s\"", path,
+                        strerror(errno));
+}
+
+static cl_err
+merge_copy(sqlite3 *db, const char *path)
+{
+        sqlite3_stmt *nodes = NULL;
+        int attached = 0, in_tx = 0;
+        int had_sidecars =
+            sidecar_exists(path, "-wal") || sidecar_exists(path, "-shm");
+        cl_err rc;
+
+        rc = check_copy(path);
+        if (rc == CL_OK)
+                rc = attach_copy(db, path);
+        attached = rc == CL_OK;
+        if (rc == CL_OK) {
+                rc = cl_db_exec(db, "BEGIN IMMEDIATE");
+                in_tx = rc == CL_OK;
+        }
         if (rc == CL_OK)
                 rc = cl_db_prepare(db,
                                    "SELECT node_id, name FROM src.node ORDER "
@@ -158,6 +282,8 @@ merge_copy(sqlite3 *db, const char *path)
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         if (attached)
                 sqlite3_exec(db, "DETACH DATABASE src", NULL, NULL, NULL);
+        if (!had_sidecars)
+                remove_sidecars(path);
         return rc;
 }
 
