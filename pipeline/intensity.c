@@ -14,9 +14,9 @@
  * nothing for the hours it left without a response, so the next run
  * requests them again.
  *
- * Plausibility: a value above MAX_G_PER_KWH from any source is stored as
- * missing, with the value in its detail and a warning in the log. Such a
- * value comes from a unit or parsing error of the source, and it would
+ * Plausibility: a value above CL_INTENSITY_MAX_G_PER_KWH from any source is
+ * stored as missing, with the value in its detail and a warning in the log.
+ * Such a value comes from a unit or parsing error of the source, and it would
  * otherwise reach signed reports.
  */
 #include "intensity.h"
@@ -36,15 +36,6 @@
 
 /* The maximum range of one fetch, in hours (about 13 months). */
 #define MAX_FETCH_HOURS (400 * 24)
-
-/*
- * The largest value stored, gCO2eq/kWh. No grid's average exceeds about
- * 1000, because coal is about 820 to 1000 over its life cycle. A coal
- * unit on the margin emits about 1000 too (a WattTime MOER of about 2200
- * lb/MWh), so the bound leaves room for the dirtiest hours of every
- * basis. The static source rejects larger values with the same bound.
- */
-#define MAX_G_PER_KWH 2000.0
 
 const char *
 cl_intensity_basis_name(enum cl_intensity_basis basis)
@@ -178,11 +169,12 @@ find_hour(const struct cl_source_batch *b, int64_t hour_ns)
         return NULL;
 }
 
-/* Returns 1 when h has a value above MAX_G_PER_KWH, NaN included. */
+/* Returns 1 when h has a value above CL_INTENSITY_MAX_G_PER_KWH, NaN included.
+ */
 static int
 is_implausible(const struct cl_source_hour *h)
 {
-        return h->has_value && !(h->g_per_kwh <= MAX_G_PER_KWH);
+        return h->has_value && !(h->g_per_kwh <= CL_INTENSITY_MAX_G_PER_KWH);
 }
 
 /* Copies h into out as a missing hour whose detail gives the value. */
@@ -195,7 +187,7 @@ mark_implausible(const struct cl_source_hour *h, struct cl_source_hour *out)
         snprintf(out->detail, sizeof(out->detail),
                  "%.6g is above the plausible maximum of %.0f gCO2eq/kWh; "
                  "source detail: %.40s",
-                 h->g_per_kwh, MAX_G_PER_KWH, h->detail);
+                 h->g_per_kwh, CL_INTENSITY_MAX_G_PER_KWH, h->detail);
 }
 
 static cl_err
@@ -308,7 +300,7 @@ cl_source_store(struct cl_source_ctx *ctx, int64_t from_ns, int64_t to_ns,
                         "max=%.0f stored=missing",
                         ctx->source, ctx->zone, implausible,
                         cl_format_utc(first_ns, when, sizeof(when)),
-                        first_value, MAX_G_PER_KWH);
+                        first_value, CL_INTENSITY_MAX_G_PER_KWH);
         return rc;
 }
 

@@ -33,6 +33,16 @@ enum cl_intensity_quality {
         CL_QUALITY_DECLARED,
 };
 
+/*
+ * The largest intensity stored, gCO2eq/kWh. No grid's average exceeds
+ * about 1000, because coal is about 820 to 1000 over its life cycle. A
+ * coal unit on the margin emits about 1000 too (a WattTime MOER of about
+ * 2200 lb/MWh), so the bound leaves room for the dirtiest hours of every
+ * basis. A file source rejects larger values; an API source stores the
+ * hour as missing.
+ */
+#define CL_INTENSITY_MAX_G_PER_KWH 2000.0
+
 /* One stored hour. */
 struct cl_intensity_hour {
         int64_t hour_ns;  /* UTC start of the hour */

@@ -19,7 +19,7 @@
  *
  * A value is a plain decimal number (digits, an optional fraction and
  * exponent), so hexadecimal, "nan" and "inf", which strtod also reads,
- * are errors. A value outside 0 to STATIC_MAX_G_PER_KWH in a row of any
+ * are errors. A value outside 0 to CL_INTENSITY_MAX_G_PER_KWH in a row of any
  * zone fails the whole file, as does a NUL byte, so nothing is stored
  * from a file with a typo.
  */
@@ -38,14 +38,6 @@
 #include <strings.h>
 
 #define STATIC_MAX_BYTES (64u << 20)
-
-/*
- * The largest accepted value, gCO2eq/kWh. No grid's average exceeds
- * about 1000 (coal alone is about 820 to 1000 over its life cycle), so a
- * larger value is a unit or typing error. cl_source_store applies the
- * same bound to the API sources.
- */
-#define STATIC_MAX_G_PER_KWH 2000.0
 
 enum column { COL_HOUR, COL_ZONE, COL_VALUE, COL_BASIS, COL_QUALITY, COL_N };
 
@@ -74,19 +66,19 @@ trim(char *s)
 }
 
 /*
- * Checks that g is within 0 to STATIC_MAX_G_PER_KWH. text is the value
+ * Checks that g is within 0 to CL_INTENSITY_MAX_G_PER_KWH. text is the value
  * as the file spells it, for the message.
  */
 static cl_err
 check_range(const struct static_state *st, const char *where, double g,
             const char *text)
 {
-        if (g >= 0 && g <= STATIC_MAX_G_PER_KWH)
+        if (g >= 0 && g <= CL_INTENSITY_MAX_G_PER_KWH)
                 return CL_OK;
         return cl_fail(CL_EFORMAT,
                        "%s: %s: g_per_kwh '%.32s' is out of range: expected "
                        "0 (missing) to %.0f gCO2eq/kWh",
-                       st->path, where, text, STATIC_MAX_G_PER_KWH);
+                       st->path, where, text, CL_INTENSITY_MAX_G_PER_KWH);
 }
 
 /* Returns 1 when text, after an optional sign, starts with nan or inf. */
@@ -134,7 +126,7 @@ is_plain_decimal(const char *text)
 
 /*
  * Parses the value text of a row or entry into *out, within 0 to
- * STATIC_MAX_G_PER_KWH. Fails with CL_EFORMAT naming the file, where and
+ * CL_INTENSITY_MAX_G_PER_KWH. Fails with CL_EFORMAT naming the file, where and
  * the text.
  */
 static cl_err
