@@ -3,9 +3,15 @@
  * tools/call), the stdio transport and the `carbonledger mcp` command.
  *
  * Over stdio the server reads one JSON-RPC message per line from stdin
- * and writes each response as one line to stdout; logs go to stderr. It
- * stops at the end of input, or on SIGINT or SIGTERM after the message in
- * hand.
+ * and writes each response as one line to stdout; logs go to stderr.
+ * Empty and whitespace-only lines are skipped. A line longer than 4 MiB
+ * is read to its end and discarded, and gets error -32600 with id null,
+ * so the client is not left waiting. It stops at the end of input, or on
+ * SIGINT or SIGTERM after the message in hand.
+ *
+ * A message that is not valid UTF-8 gets error -32700, so every string
+ * echoed back (an id, a method name) is valid UTF-8, and error messages
+ * cut at a byte limit are repaired before they are sent.
  */
 #include "mcp.h"
 
@@ -48,6 +54,89 @@ cl_mcp_version_supported(const char *version)
 
 static json_object *parse_whole(const char *text, size_t len);
 
+/* Returns 1 when text contains only JSON whitespace (or nothing). */
+static int
+is_blank(const char *text, size_t len)
+{
+        for (size_t i = 0; i < len; i++)
+                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' &&
+                    text[i] != '\n')
+                        return 0;
+        return 1;
+}
+
+/* Returns the length of the UTF-8 sequence at s (at most n bytes), or 0
+   when it is invalid: overlong, a surrogate, above U+10FFFF or cut. */
+static size_t
+utf8_sequence(const unsigned char *s, size_t n)
+{
+        unsigned c = s[0];
+        size_t len;
+        unsigned min, cp;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf) {
+                len = 2;
+                min = 0x80;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                len = 3;
+                min = 0x800;
+                cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                len = 4;
+                min = 0x10000;
+                cp = c & 0x07;
+        } else {
+                return 0;
+        }
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+static int
+is_utf8(const char *text, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)text;
+
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_sequence(s + i, len - i);
+
+                if (n == 0)
+                        return 0;
+                i += n;
+        }
+        return 1;
+}
+
+/* Replaces each byte of text that starts no valid UTF-8 sequence with
+   '?', for messages that snprintf may have cut inside a character. */
+static void
+repair_utf8(char *text)
+{
+        unsigned char *s = (unsigned char *)text;
+        size_t len = strlen(text);
+
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_sequence(s + i, len - i);
+
+                if (n == 0) {
+                        s[i] = '?';
+                        n = 1;
+                }
+                i += n;
+        }
+}
+
 static json_object *
 response_frame(json_object *id)
 {
@@ -72,6 +161,7 @@ rpc_error(json_object *id, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
+        repair_utf8(message);
         json_object_object_add(e, "code", json_object_new_int(code));
         json_object_object_add(e, "message", json_object_new_string(message));
         json_object_object_add(r, "error", e);
@@ -87,6 +177,28 @@ rpc_result(json_object *id, json_object *result)
         return r;
 }
 
+/* Names the JSON type of v for messages: "a number", "an object". */
+static const char *
+json_kind(json_object *v)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_int:
+        case json_type_double:
+                return "a number";
+        case json_type_boolean:
+                return "a boolean";
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "an array";
+        case json_type_string:
+                return "a string";
+        case json_type_null:
+                break;
+        }
+        return "null";
+}
+
 static json_object *
 initialize(struct cl_mcp_session *s, json_object *id, json_object *params,
            struct cl_mcp_outcome *outcome)
@@ -94,14 +206,20 @@ initialize(struct cl_mcp_session *s, json_object *id, json_object *params,
         json_object *requested = NULL, *result, *caps, *tools, *info;
         const char *version = CL_MCP_PROTOCOL_VERSION;
 
-        if (params != NULL &&
-            json_object_object_get_ex(params, "protocolVersion", &requested) &&
-            json_object_is_type(requested, json_type_string) &&
-            cl_mcp_version_supported(json_object_get_string(requested)))
-                version = json_object_get_string(requested);
-        if (params == NULL || requested == NULL)
+        if (params == NULL ||
+            !json_object_object_get_ex(params, "protocolVersion", &requested) ||
+            requested == NULL)
                 return rpc_error(id, RPC_INVALID_PARAMS,
                                  "initialize needs params.protocolVersion");
+        if (!json_object_is_type(requested, json_type_string))
+                return rpc_error(id, RPC_INVALID_PARAMS,
+                                 "params.protocolVersion must be a string "
+                                 "such as \"%s\", got %s",
+                                 CL_MCP_PROTOCOL_VERSION, json_kind(requested));
+        /* An unsupported version gets the preferred one, which the
+           client may reject. */
+        if (cl_mcp_version_supported(json_object_get_string(requested)))
+                version = json_object_get_string(requested);
         snprintf(s->protocol_version, sizeof(s->protocol_version), "%s",
                  version);
         result = json_object_new_object();
@@ -214,6 +332,7 @@ tools_call(struct cl_mcp_session *s, json_object *id, json_object *params)
         if (rc != CL_OK) {
                 snprintf(message, sizeof(message), "%s failed: %s", a->name,
                          cl_last_error());
+                repair_utf8(message);
                 return rpc_result(id, tool_result(NULL, message));
         }
         return rpc_result(id, tool_result(structured, NULL));
@@ -234,8 +353,14 @@ dispatch(struct cl_mcp_session *s, json_object *msg,
                 return rpc_error(has_id ? id : NULL, RPC_INVALID_REQUEST,
                                  "jsonrpc must be \"2.0\"");
         if (!json_object_object_get_ex(msg, "method", &method)) {
-                /* A response to a server request: this server sends none. */
-                return NULL;
+                /* A response to a server request needs no reply (this
+                   server sends none); anything else is no request. */
+                if (has_id && (json_object_object_get_ex(msg, "result", NULL) ||
+                               json_object_object_get_ex(msg, "error", NULL)))
+                        return NULL;
+                return rpc_error(has_id ? id : NULL, RPC_INVALID_REQUEST,
+                                 "a request needs a method (a string), a "
+                                 "response a result or an error");
         }
         if (!json_object_is_type(method, json_type_string))
                 return rpc_error(has_id ? id : NULL, RPC_INVALID_REQUEST,
@@ -277,8 +402,12 @@ cl_mcp_handle(struct cl_mcp_session *s, const char *text, size_t len,
 
         *response = NULL;
         memset(outcome, 0, sizeof(*outcome));
-        msg = parse_whole(text, len);
-        if (msg == NULL)
+        msg = is_utf8(text, len) ? parse_whole(text, len) : NULL;
+        if (msg == NULL && !is_utf8(text, len))
+                reply = rpc_error(NULL, RPC_PARSE_ERROR,
+                                  "Parse error: the message is not valid "
+                                  "UTF-8");
+        else if (msg == NULL)
                 reply = rpc_error(NULL, RPC_PARSE_ERROR,
                                   "Parse error: the message is not one "
                                   "complete JSON value");
@@ -315,9 +444,11 @@ parse_whole(const char *text, size_t len)
                 return NULL;
         if (len <= (size_t)INT32_MAX)
                 msg = json_tokener_parse_ex(tok, text, (int)len);
+        /* JSON allows whitespace after the value, but nothing else. */
         if (msg != NULL &&
             (json_tokener_get_error(tok) != json_tokener_success ||
-             json_tokener_get_parse_end(tok) < len)) {
+             !is_blank(text + json_tokener_get_parse_end(tok),
+                       len - json_tokener_get_parse_end(tok)))) {
                 json_object_put(msg);
                 msg = NULL;
         }
@@ -352,51 +483,109 @@ on_stop_signal(int sig)
         stop_requested = 1;
 }
 
+/*
+ * Reads one line from in into buf without its newline, keeping at most
+ * max bytes (buf has max + 1). The rest of a longer line is read and
+ * dropped, and *too_long is set. Returns the bytes kept, or -1 when the
+ * input ends (or a read fails) before any byte.
+ */
+static ssize_t
+read_line(FILE *in, char *buf, size_t max, int *too_long)
+{
+        size_t len = 0;
+        int c, any = 0;
+
+        *too_long = 0;
+        while ((c = getc(in)) != EOF) {
+                any = 1;
+                if (c == '\n')
+                        break;
+                if (len < max)
+                        buf[len++] = (char)c;
+                else
+                        *too_long = 1;
+        }
+        if (!any)
+                return -1;
+        buf[len] = '\0';
+        return (ssize_t)len;
+}
+
+/* Writes one response line; returns 0, or -1 after logging the error. */
+static int
+write_response(const char *response)
+{
+        if (fputs(response, stdout) == EOF || fputc('\n', stdout) == EOF ||
+            fflush(stdout) != 0) {
+                cl_error("mcp_write_failed", "errno=%d", errno);
+                return -1;
+        }
+        return 0;
+}
+
+static char *
+oversized_reply(void)
+{
+        json_object *r = rpc_error(
+            NULL, RPC_INVALID_REQUEST,
+            "message larger than %u bytes; it was discarded", MAX_MESSAGE);
+        char *text = strdup(json_object_to_json_string_ext(
+            r, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+        json_object_put(r);
+        return text;
+}
+
 static int
 serve_stdio(const struct cl_analysis_env *env)
 {
         struct cl_mcp_session s = {.env = env};
         struct sigaction sa;
-        char *line = NULL, *response;
-        size_t cap = 0;
+        char *line = malloc(MAX_MESSAGE + 1), *response;
         ssize_t len;
-        int rc = 0;
+        int rc = 0, too_long;
 
+        if (line == NULL) {
+                cl_error("mcp_failed",
+                         "error=\"no memory for a %u-byte "
+                         "message\"",
+                         MAX_MESSAGE);
+                return 1;
+        }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_stop_signal;
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         cl_info("mcp_started", "transport=stdio");
-        while (!stop_requested && (len = getline(&line, &cap, stdin)) != -1) {
+        while (!stop_requested &&
+               (len = read_line(stdin, line, MAX_MESSAGE, &too_long)) != -1) {
                 struct cl_mcp_outcome outcome;
 
-                while (len > 0 &&
-                       (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                        line[--len] = '\0';
-                if (len == 0)
+                if (too_long) {
+                        cl_warn("mcp_message_rejected",
+                                "reason=too_large max_bytes=%u", MAX_MESSAGE);
+                        response = oversized_reply();
+                } else if (is_blank(line, (size_t)len)) {
                         continue;
-                if ((size_t)len > MAX_MESSAGE) {
-                        cl_warn("mcp_message_rejected", "bytes=%zd max=%u", len,
-                                MAX_MESSAGE);
-                        continue;
-                }
-                if (cl_mcp_handle(&s, line, (size_t)len, &response, &outcome) !=
-                    CL_OK) {
+                } else if (cl_mcp_handle(&s, line, (size_t)len, &response,
+                                         &outcome) != CL_OK) {
                         cl_error("mcp_failed", "error=\"%s\"", cl_last_error());
+                        rc = 1;
+                        break;
+                }
+                if (response == NULL && too_long) {
+                        cl_error("mcp_failed", "error=\"no memory for a "
+                                               "response\"");
                         rc = 1;
                         break;
                 }
                 if (response == NULL)
                         continue;
-                if (fputs(response, stdout) == EOF ||
-                    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-                        cl_error("mcp_write_failed", "errno=%d", errno);
-                        free(response);
-                        rc = 1;
-                        break;
-                }
+                rc = write_response(response) == 0 ? 0 : 1;
                 free(response);
+                if (rc != 0)
+                        break;
         }
         free(line);
         cl_info("mcp_stopped", "transport=stdio");

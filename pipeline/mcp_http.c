@@ -3,9 +3,9 @@
  * /mcp, answered with application/json (no SSE streams; GET gets 405).
  *
  * Checks, in order, for every request to /mcp: on a loopback address the
- * Host header (the address or a loopback name with the port, else 403,
- * against DNS rebinding), the Origin header (absent, or one of the
- * allowed origins, else 403), the bearer token when one is
+ * Host header (localhost, [::1] or a 127.0.0.0/8 address, with the
+ * port, else 403, against DNS rebinding), the Origin header (absent, or
+ * one of the allowed origins, else 403), the bearer token when one is
  * configured (else 401), the method, Content-Type and Accept, the body
  * size (4 MiB), MCP-Protocol-Version (a supported version when present,
  * else 400) and Mcp-Session-Id. An initialize request opens a session
@@ -17,10 +17,11 @@
  */
 #include "mcp.h"
 
-#include "fsutil.h"
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -32,6 +33,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_BODY (4u * 1024u * 1024u)
 #define MAX_SESSIONS 64
@@ -54,8 +57,8 @@ struct server {
         int has_token;
         char origins[MAX_ALLOWED_ORIGINS][256];
         size_t n_origins;
-        /* Host header values accepted on a loopback address ("" = any). */
-        char hosts[4][64];
+        /* On a loopback address, Host must name loopback with this port. */
+        unsigned host_port;
         int check_host;
         struct http_session sessions[MAX_SESSIONS];
         int64_t clock; /* counts requests, for evicting the oldest session */
@@ -104,15 +107,66 @@ is_loopback(const struct sockaddr_in *addr)
         return (ntohl(addr->sin_addr.s_addr) >> 24) == 127;
 }
 
+/*
+ * Checks the token file on the open descriptor: a regular file of the
+ * user running carbonledger that no group or other user may read or
+ * write, like the intensity key file.
+ */
+static cl_err
+check_token_file(int fd, const char *path)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) != 0)
+                return cl_fail_errno(CL_EIO, errno, "stat token file %s", path);
+        if (!S_ISREG(st.st_mode))
+                return cl_fail(CL_EINVAL, "token file %s is not a regular file",
+                               path);
+        if (st.st_uid != geteuid())
+                return cl_fail(CL_EINVAL,
+                               "token file %s is owned by uid %u, not by the "
+                               "user running carbonledger (uid %u)",
+                               path, (unsigned)st.st_uid, (unsigned)geteuid());
+        if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+                return cl_fail(CL_EINVAL,
+                               "token file %s has mode %04o: it must be "
+                               "readable only by its owner; run chmod 600 %s",
+                               path, (unsigned)(st.st_mode & 07777), path);
+        return CL_OK;
+}
+
 static cl_err
 read_token(const char *path, struct server *srv)
 {
+        size_t n = 0;
+        ssize_t got = 0;
         cl_err rc;
-        size_t n;
+        int fd;
 
-        rc = cl_read_small(path, srv->token, sizeof(srv->token));
-        if (rc != CL_OK)
+        /* O_NONBLOCK: a FIFO given as the token file fails the check
+           below instead of blocking the start. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return cl_fail_errno(CL_EIO, errno, "open token file %s", path);
+        rc = check_token_file(fd, path);
+        while (rc == CL_OK && n < sizeof(srv->token) - 1 &&
+               (got = read(fd, srv->token + n, sizeof(srv->token) - 1 - n)) > 0)
+                n += (size_t)got;
+        if (rc == CL_OK && got < 0)
+                rc = cl_fail_errno(CL_EIO, errno, "read token file %s", path);
+        close(fd);
+        srv->token[n] = '\0';
+        if (rc != CL_OK) {
+                OPENSSL_cleanse(srv->token, sizeof(srv->token));
                 return rc;
+        }
+        if (n == sizeof(srv->token) - 1 && strcspn(srv->token, "\r\n") == n) {
+                OPENSSL_cleanse(srv->token, sizeof(srv->token));
+                return cl_fail(CL_EINVAL,
+                               "token file %s: the first line is longer than "
+                               "%d bytes",
+                               path, MAX_TOKEN - 1);
+        }
         n = strcspn(srv->token, "\r\n");
         srv->token[n] = '\0';
         while (n > 0 && (srv->token[n - 1] == ' ' || srv->token[n - 1] == '\t'))
@@ -145,16 +199,54 @@ origin_allowed(const struct server *srv, const char *origin)
         return 0;
 }
 
-/* Rejects a DNS-rebinding page: on loopback, Host must name loopback. */
+/* Returns 1 for localhost, *.localhost, [::1] and 127.0.0.0/8. */
+static int
+is_loopback_name(const char *name)
+{
+        size_t len = strlen(name);
+        struct in_addr a;
+
+        if (strcasecmp(name, "localhost") == 0 || strcmp(name, "[::1]") == 0)
+                return 1;
+        if (len > 10 && strcasecmp(name + len - 10, ".localhost") == 0)
+                return 1;
+        if (inet_pton(AF_INET, name, &a) == 1)
+                return (ntohl(a.s_addr) >> 24) == 127;
+        return 0;
+}
+
+/*
+ * Rejects a DNS-rebinding page: on loopback, Host must be a loopback name
+ * or address with the bound port (no port stands for port 80).
+ */
 static int
 host_allowed(const struct server *srv, const char *host)
 {
+        const char *colon, *bracket;
+        char name[64];
+        size_t name_len;
+        unsigned long port = 80;
+        char *end;
+
         if (!srv->check_host || host == NULL)
                 return 1;
-        for (size_t i = 0; i < sizeof(srv->hosts) / sizeof(srv->hosts[0]); i++)
-                if (strcasecmp(srv->hosts[i], host) == 0)
-                        return 1;
-        return 0;
+        colon = strrchr(host, ':');
+        bracket = strchr(host, ']');
+        if (colon != NULL && bracket != NULL && colon < bracket)
+                colon = NULL;
+        name_len = colon != NULL ? (size_t)(colon - host) : strlen(host);
+        if (name_len == 0 || name_len >= sizeof(name))
+                return 0;
+        memcpy(name, host, name_len);
+        name[name_len] = '\0';
+        if (colon != NULL) {
+                if (colon[1] < '0' || colon[1] > '9' || strlen(colon + 1) > 5)
+                        return 0;
+                port = strtoul(colon + 1, &end, 10);
+                if (*end != '\0')
+                        return 0;
+        }
+        return port == srv->host_port && is_loopback_name(name);
 }
 
 static int
@@ -484,10 +576,10 @@ configure(const struct cl_mcp_http_options *opt, struct server *srv,
 
 /*
  * Allows the loopback origins of the bound port (a local browser UI), and
- * as Host the bound address or a loopback name with the port.
+ * as Host any loopback name or address with the port.
  */
 static void
-add_loopback_origins(struct server *srv, const char *bound, unsigned port)
+add_loopback_origins(struct server *srv, unsigned port)
 {
         static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
         char origin[64];
@@ -496,10 +588,8 @@ add_loopback_origins(struct server *srv, const char *bound, unsigned port)
                 snprintf(origin, sizeof(origin), "http://%s:%u", hosts[i],
                          port);
                 add_origin(srv, origin);
-                snprintf(srv->hosts[i], sizeof(srv->hosts[i]), "%s:%u",
-                         hosts[i], port);
         }
-        snprintf(srv->hosts[3], sizeof(srv->hosts[3]), "%s:%u", bound, port);
+        srv->host_port = port;
         srv->check_host = 1;
 }
 
@@ -543,13 +633,16 @@ cl_mcp_serve_http(const struct cl_analysis_env *env,
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* The logger goes first, so libmicrohttpd logs the other options
+           through it (it warns when it is not the first option). */
         daemon = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-            on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+            on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+            MHD_OPTION_END);
         if (daemon == NULL) {
                 fprintf(stderr,
                         "carbonledger mcp: cannot listen on %s (address in "
@@ -562,7 +655,7 @@ cl_mcp_serve_http(const struct cl_analysis_env *env,
         port = info != NULL ? info->port : ntohs(addr.sin_port);
         inet_ntop(AF_INET, &addr.sin_addr, host, sizeof(host));
         if (is_loopback(&addr))
-                add_loopback_origins(srv, host, port);
+                add_loopback_origins(srv, port);
         printf("listening on http://%s:%u/mcp\n", host, port);
         fflush(stdout);
         cl_info("mcp_started", "transport=http address=%s port=%u token=%s",

@@ -37,6 +37,34 @@ expect_grep '"code":-32601' "$WORK/raw.out"
 expect_grep '"id":3,"result":{}' "$WORK/raw.out"
 pass "stdio: version 2025-06-18, parse error, unknown method, ping"
 
+# Raw stdio edge cases: every non-blank line gets one reply, and every
+# reply line is valid JSON in UTF-8.
+{
+        printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":2025}}'
+        printf '   \n\n\t\r\n'
+        printf '%s\n' '{"jsonrpc":"2.0","id":2}'
+        printf '{"jsonrpc":"2.0","id":"\xff\xfe","method":"ping"}\n'
+        "$PY" -c 'import sys; sys.stdout.write("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\",\"pad\":\"" + "a" * 20000000 + "\"}\n")'
+        printf '%s\r\n' '{"jsonrpc":"2.0","id":5,"method":"ping"}'
+        printf '%s\n' '{"jsonrpc":"2.0","id":6,"result":{}}'
+} | "$CARBONLEDGER" mcp --db "$DB" >"$WORK/edge.out" 2>"$WORK/edge.err"
+"$PY" - "$WORK/edge.out" <<'PY' || fail "stdio edge cases"
+import json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "the output must end with a newline"
+replies = [json.loads(line.decode("utf-8")) for line in lines[:-1]]
+assert len(replies) == 5, replies
+version, no_method, bad_utf8, too_large, ping = replies
+assert version["id"] == 1 and version["error"]["code"] == -32602, version
+assert "must be a string" in version["error"]["message"], version
+assert no_method["id"] == 2 and no_method["error"]["code"] == -32600, no_method
+assert bad_utf8["id"] is None and bad_utf8["error"]["code"] == -32700, bad_utf8
+assert too_large["id"] is None and too_large["error"]["code"] == -32600, too_large
+assert ping == {"jsonrpc": "2.0", "id": 5, "result": {}}, ping
+PY
+expect_grep "mcp_message_rejected" "$WORK/edge.err"
+pass "stdio: oversized, invalid UTF-8, no method, blank lines"
+
 SERVER_PID=
 stop_server() {
         if [ -n "$SERVER_PID" ]; then
@@ -91,6 +119,16 @@ LIST='{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
         fail "foreign Origin must give 403"
 [ "$(post "$LIST" -H "Mcp-Session-Id: $SID" -H 'Host: evil.example')" = 403 ] ||
         fail "foreign Host must give 403"
+PORT=${URL##*:}
+PORT=${PORT%/mcp}
+for host in "127.1.2.3:$PORT" "localhost:$PORT" "[::1]:$PORT"; do
+        [ "$(post "$LIST" -H "Mcp-Session-Id: $SID" -H "Host: $host")" = 200 ] ||
+                fail "loopback Host $host must give 200"
+done
+for host in "127.0.0.1:1" "128.0.0.1:$PORT" "127.0.0.1.evil.example:$PORT"; do
+        [ "$(post "$LIST" -H "Mcp-Session-Id: $SID" -H "Host: $host")" = 403 ] ||
+                fail "Host $host must give 403"
+done
 [ "$(CT=text/plain post "$LIST" -H "Mcp-Session-Id: $SID")" = 415 ] ||
         fail "wrong Content-Type must give 415"
 [ "$(post '{"jsonrpc":"2.0","method":"notifications/initialized"}' -H "Mcp-Session-Id: $SID")" = 202 ] ||
@@ -100,6 +138,11 @@ LIST='{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
         fail "DELETE ends the session"
 [ "$(post "$LIST" -H "Mcp-Session-Id: $SID")" = 404 ] || fail "ended session must give 404"
 pass "http: sessions, protocol version, Origin, Host, media type, GET"
+if grep -q "EXTERNAL_LOGGER" "$WORK/http.err"; then
+        cat "$WORK/http.err" >&2
+        fail "libmicrohttpd logged a warning"
+fi
+pass "http: no logger option warning at start"
 
 # Conformance: the server scenarios of a tools-only server without SSE.
 for scenario in server-initialize ping tools-list dns-rebinding-protection \
@@ -115,6 +158,14 @@ stop_server
 
 # A token: required off loopback, enforced whenever given.
 printf 'e2e-token-0123456789abcdef\n' >"$WORK/token"
+for mode in 644 640 604; do
+        chmod "$mode" "$WORK/token"
+        expect_status 2 "$CARBONLEDGER" mcp --db "$DB" --listen 127.0.0.1:0 \
+                --token-file "$WORK/token"
+        expect_grep "readable only by its owner" "$WORK/last.err"
+done
+chmod 600 "$WORK/token"
+pass "http: token file readable by others rejected"
 expect_status 2 "$CARBONLEDGER" mcp --db "$DB" --listen 0.0.0.0:0
 expect_grep "not a loopback address" "$WORK/last.err"
 start_server --token-file "$WORK/token"
