@@ -13,83 +13,96 @@
 #include <string.h>
 
 static const char *const sort_choices[] = {"emissions", "power", NULL};
+static const char *const source_choices[] = {"kpx", "electricitymaps",
+                                             "watttime", "static", NULL};
 static const char *const status_choices[] = {
     "COMPLIANT", "NON_COMPLIANT", "NOT_ASSESSED", "INSUFFICIENT_DATA", NULL};
 
 static const struct cl_analysis_arg arg_date = {
     "date", CL_ARG_STRING,
-    "KST calendar day YYYY-MM-DD to analyse (default: yesterday in KST)", NULL};
+    "KST calendar day YYYY-MM-DD to analyse (default: yesterday in KST)", NULL,
+    "--date"};
 static const struct cl_analysis_arg arg_from = {
     "from", CL_ARG_STRING,
     "Period start, ISO 8601 with an offset, e.g. 2026-03-10T00:00+09:00 "
     "(with to; instead of date)",
-    NULL};
+    NULL, "--from"};
 static const struct cl_analysis_arg arg_to = {
     "to", CL_ARG_STRING, "Period end (exclusive), ISO 8601 with an offset",
-    NULL};
+    NULL, "--to"};
 static const struct cl_analysis_arg arg_namespace = {
-    "namespace", CL_ARG_STRING, "Kubernetes namespace to select", NULL};
-static const struct cl_analysis_arg arg_pod = {"pod", CL_ARG_STRING,
-                                               "Pod name to select", NULL};
+    "namespace", CL_ARG_STRING, "Kubernetes namespace to select", NULL,
+    "--namespace"};
+static const struct cl_analysis_arg arg_pod = {
+    "pod", CL_ARG_STRING, "Pod name to select", NULL, "--pod"};
 static const struct cl_analysis_arg arg_workload = {
     "workload", CL_ARG_STRING,
     "Workload name to select: a Deployment, StatefulSet, DaemonSet, Job or "
     "CronJob, e.g. nginx-light for pods nginx-light-7d9c8b5f4-x2x7k",
-    NULL};
+    NULL, "--workload"};
 static const struct cl_analysis_arg arg_sort_by = {
     "sort_by", CL_ARG_STRING,
     "Order of rows: emissions (gCO2eq) or power (mean W), highest first",
-    sort_choices};
+    sort_choices, "--sort-by"};
 static const struct cl_analysis_arg arg_status = {
     "status", CL_ARG_STRING, "List only workloads with this status",
-    status_choices};
+    status_choices, "--status"};
 static const struct cl_analysis_arg arg_top_n = {
-    "top_n", CL_ARG_INTEGER, "Number of rows to return, 1 to 1000", NULL};
+    "top_n", CL_ARG_INTEGER, "Number of rows to return, 1 to 1000", NULL,
+    "--top-n"};
 static const struct cl_analysis_arg arg_threshold_w = {
     "threshold_w", CL_ARG_NUMBER,
-    "List only workloads whose mean power is at least this many watts", NULL};
+    "List only workloads whose mean power is at least this many watts", NULL,
+    "--threshold-w"};
 static const struct cl_analysis_arg arg_rightsizing = {
     "rightsizing_percent", CL_ARG_NUMBER,
-    "Energy removed by rightsizing, in percent (0 to 100)", NULL};
+    "Energy removed by rightsizing, in percent (0 to 100)", NULL,
+    "--rightsizing-percent"};
 static const struct cl_analysis_arg arg_shift = {
     "shift_to_best_window", CL_ARG_BOOLEAN,
     "Include moving the work to the lowest-intensity window of the zone's "
     "hourly data",
-    NULL};
+    NULL, "--shift-to-best-window"};
 static const struct cl_analysis_arg arg_region = {
     "region", CL_ARG_STRING,
-    "Region code of templates/regions.json to move the work to, e.g. SE", NULL};
+    "Region code of templates/regions.json to move the work to, e.g. SE", NULL,
+    "--region"};
 static const struct cl_analysis_arg arg_current_region = {
     "current_region", CL_ARG_STRING,
-    "Region code the work runs in now (default KR)", NULL};
+    "Region code the work runs in now (default KR)", NULL, "--current-region"};
 static const struct cl_analysis_arg arg_pue = {
-    "pue", CL_ARG_NUMBER, "Improved PUE of the site, at least 1.0", NULL};
+    "pue", CL_ARG_NUMBER,
+    "Improved PUE of the site: at least 1.0 and not above the period's PUE",
+    NULL, "--pue"};
 static const struct cl_analysis_arg arg_duration = {
     "duration_hours", CL_ARG_INTEGER,
-    "Length of the job in whole hours (at least 1)", NULL};
+    "Length of the job in whole hours (at least 1)", NULL, "--duration-hours"};
 static const struct cl_analysis_arg arg_zone = {
     "zone", CL_ARG_STRING,
-    "Grid zone: a region code of templates/regions.json (default KR)", NULL};
+    "Grid zone: a region code of templates/regions.json (default KR)", NULL,
+    "--zone"};
 static const struct cl_analysis_arg arg_earliest = {
     "earliest_start", CL_ARG_STRING,
     "Earliest start, ISO 8601 with an offset (default: the next full hour)",
-    NULL};
+    NULL, "--earliest-start"};
 static const struct cl_analysis_arg arg_deadline = {
     "deadline", CL_ARG_STRING,
-    "Time by which the job must end, ISO 8601 with an offset", NULL};
+    "Time by which the job must end, ISO 8601 with an offset", NULL,
+    "--deadline"};
 static const struct cl_analysis_arg arg_source = {
     "intensity_source", CL_ARG_STRING,
     "Source of stored hourly intensity to use (kpx, electricitymaps, "
     "watttime, static; default: the first with stored hours)",
-    NULL};
+    source_choices, "--intensity-source"};
 static const struct cl_analysis_arg arg_profile = {
     "profile", CL_ARG_NUMBER_LIST,
     "Typical day to use instead of stored hours: 24 values in gCO2eq/kWh "
-    "for the KST hours 0 to 23",
-    NULL};
+    "for the KST hours 0 to 23, each above 0 and at most 2000",
+    NULL, "--profile"};
 static const struct cl_analysis_arg arg_days = {
     "days", CL_ARG_INTEGER,
-    "Number of KST days ending with date (2 to 366, default 14)", NULL};
+    "Number of KST days ending with date (2 to 366, default 14)", NULL,
+    "--days"};
 
 #define PERIOD_ARGS &arg_date, &arg_from, &arg_to
 #define SELECT_ARGS &arg_namespace, &arg_pod, &arg_workload
@@ -187,6 +200,21 @@ cl_analysis_arg_find(const struct cl_analysis *a, const char *name)
         return NULL;
 }
 
+const char *
+cl_analysis_arg_label(const struct cl_analysis_env *env, const char *name)
+{
+        if (env == NULL || !env->option_names)
+                return name;
+        for (size_t i = 0; i < N_ANALYSES; i++) {
+                const struct cl_analysis_arg *arg =
+                    cl_analysis_arg_find(&analyses[i], name);
+
+                if (arg != NULL)
+                        return arg->option;
+        }
+        return name;
+}
+
 static void
 arg_names(const struct cl_analysis *a, char *buf, size_t size)
 {
@@ -210,17 +238,31 @@ is_number(json_object *v)
                json_object_is_type(v, json_type_int);
 }
 
-/* Writes a short rendering of v for messages: "abc" or 12. */
+/*
+ * Writes a short rendering of v for messages: "abc" or 12. json-c stores
+ * an integer beyond 64 bits as the nearest 64-bit limit, so such a limit
+ * is described, not shown as if it had been sent.
+ */
 static const char *
 shown(json_object *v, char *buf, size_t size)
 {
+        if (json_object_is_type(v, json_type_int) &&
+            (json_object_get_uint64(v) == UINT64_MAX ||
+             json_object_get_int64(v) == INT64_MIN ||
+             json_object_get_int64(v) == INT64_MAX)) {
+                snprintf(buf, size,
+                         "a number at or beyond the 64-bit "
+                         "integer range");
+                return buf;
+        }
         snprintf(buf, size, "%.80s",
                  json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
         return buf;
 }
 
 static cl_err
-check_choice(const struct cl_analysis_arg *arg, json_object *v)
+check_choice(const struct cl_analysis_arg *arg, const char *label,
+             json_object *v)
 {
         const char *s = json_object_get_string(v);
         char list[256] = "";
@@ -237,12 +279,13 @@ check_choice(const struct cl_analysis_arg *arg, json_object *v)
                 }
         }
         return cl_fail(CL_EINVAL,
-                       "%s: invalid value \"%s\"; expected one of %s",
-                       arg->name, s, list);
+                       "%s: invalid value \"%s\"; expected one of %s", label, s,
+                       list);
 }
 
+/* Checks v against the type of arg; messages call it label. */
 static cl_err
-check_type(const struct cl_analysis_arg *arg, json_object *v)
+check_type(const struct cl_analysis_arg *arg, const char *label, json_object *v)
 {
         char buf[96];
 
@@ -250,34 +293,40 @@ check_type(const struct cl_analysis_arg *arg, json_object *v)
         case CL_ARG_STRING:
                 if (!json_object_is_type(v, json_type_string))
                         return cl_fail(CL_EINVAL, "%s must be a string, got %s",
-                                       arg->name, shown(v, buf, sizeof(buf)));
-                return arg->choices != NULL ? check_choice(arg, v) : CL_OK;
+                                       label, shown(v, buf, sizeof(buf)));
+                return arg->choices != NULL ? check_choice(arg, label, v)
+                                            : CL_OK;
         case CL_ARG_NUMBER:
                 if (!is_number(v) || !isfinite(json_object_get_double(v)))
                         return cl_fail(CL_EINVAL, "%s must be a number, got %s",
-                                       arg->name, shown(v, buf, sizeof(buf)));
+                                       label, shown(v, buf, sizeof(buf)));
                 return CL_OK;
         case CL_ARG_INTEGER: {
                 double d = json_object_get_double(v);
 
-                if (!is_number(v) || !isfinite(d) || d != floor(d) ||
-                    fabs(d) > 1e15)
+                if (!is_number(v) || !isfinite(d) || d != floor(d))
                         return cl_fail(CL_EINVAL,
                                        "%s must be a whole number, got %s",
-                                       arg->name, shown(v, buf, sizeof(buf)));
+                                       label, shown(v, buf, sizeof(buf)));
+                /* Beyond 1e15 a double cannot represent every integer. */
+                if (fabs(d) > 1e15)
+                        return cl_fail(CL_EINVAL,
+                                       "%s is out of range (at most 15 "
+                                       "digits), got %s",
+                                       label, shown(v, buf, sizeof(buf)));
                 return CL_OK;
         }
         case CL_ARG_BOOLEAN:
                 if (!json_object_is_type(v, json_type_boolean))
                         return cl_fail(CL_EINVAL,
                                        "%s must be true or false, got %s",
-                                       arg->name, shown(v, buf, sizeof(buf)));
+                                       label, shown(v, buf, sizeof(buf)));
                 return CL_OK;
         case CL_ARG_NUMBER_LIST:
                 if (!json_object_is_type(v, json_type_array))
                         return cl_fail(CL_EINVAL,
                                        "%s must be a list of numbers, got %s",
-                                       arg->name, shown(v, buf, sizeof(buf)));
+                                       label, shown(v, buf, sizeof(buf)));
                 for (size_t i = 0; i < json_object_array_length(v); i++) {
                         json_object *e = json_object_array_get_idx(v, i);
 
@@ -286,7 +335,7 @@ check_type(const struct cl_analysis_arg *arg, json_object *v)
                                 return cl_fail(CL_EINVAL,
                                                "%s: item %zu must be a number, "
                                                "got %s",
-                                               arg->name, i + 1,
+                                               label, i + 1,
                                                shown(e, buf, sizeof(buf)));
                 }
                 return CL_OK;
@@ -295,7 +344,8 @@ check_type(const struct cl_analysis_arg *arg, json_object *v)
 }
 
 static cl_err
-validate(const struct cl_analysis *a, json_object *args)
+validate(const struct cl_analysis_env *env, const struct cl_analysis *a,
+         json_object *args)
 {
         char names[512];
         cl_err rc;
@@ -318,7 +368,8 @@ validate(const struct cl_analysis *a, json_object *args)
                         }
                         if (value == NULL)
                                 continue;
-                        rc = check_type(arg, value);
+                        rc = check_type(
+                            arg, cl_analysis_arg_label(env, arg->name), value);
                         if (rc != CL_OK)
                                 return rc;
                 }
@@ -329,8 +380,9 @@ validate(const struct cl_analysis *a, json_object *args)
                 if (args == NULL ||
                     !json_object_object_get_ex(args, a->required[i], &v) ||
                     v == NULL)
-                        return cl_fail(CL_EINVAL, "%s needs the argument %s",
-                                       a->name, a->required[i]);
+                        return cl_fail(
+                            CL_EINVAL, "%s needs the argument %s", a->name,
+                            cl_analysis_arg_label(env, a->required[i]));
         }
         return CL_OK;
 }
@@ -342,7 +394,7 @@ cl_analysis_run(const struct cl_analysis_env *env, const struct cl_analysis *a,
         cl_err rc;
 
         *out = NULL;
-        rc = validate(a, args);
+        rc = validate(env, a, args);
         if (rc != CL_OK)
                 return rc;
         return a->run(env, args, out);

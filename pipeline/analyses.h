@@ -7,9 +7,11 @@
  * Arguments are snake_case keys (the command line's --duration-hours 4 is
  * {"duration_hours": 4}). Every result names its period, its inputs, the
  * unit of every field and the method of every figure (measured,
- * attributed, estimated, declared). Energy and emissions come from the
- * same model as the nightly report (cl_build_period_model), so a query and
- * the report for the same day agree.
+ * attributed, estimated, declared, mixed). A figure derived from several
+ * inputs, such as emissions from energy, intensity and PUE, takes the
+ * weakest of their methods (cl_an_method_weakest). Energy and emissions
+ * come from the same model as the nightly report (cl_build_period_model),
+ * so a query and the report for the same day agree.
  */
 #ifndef CL_ANALYSES_H
 #define CL_ANALYSES_H
@@ -32,6 +34,9 @@ struct cl_analysis_env {
         const char *template_dir;              /* regions.json, factors */
         const struct cl_kubelet_pods *kubelet; /* NULL: name patterns */
         int64_t now_ns;                        /* UTC ns, for defaults */
+        /* 1: messages name arguments as command-line options (--top-n);
+           0: as JSON argument names (top_n), for MCP and the report. */
+        int option_names;
 };
 
 enum cl_arg_type {
@@ -44,10 +49,11 @@ enum cl_arg_type {
 
 /* One argument of an analysis; choices is NULL or a NULL-ended list. */
 struct cl_analysis_arg {
-        const char *name;
+        const char *name; /* JSON argument name, "top_n" */
         enum cl_arg_type type;
         const char *description;
         const char *const *choices;
+        const char *option; /* command-line spelling, "--top-n" */
 };
 
 struct cl_analysis {
@@ -71,13 +77,22 @@ const struct cl_analysis_arg *cl_analysis_arg_find(const struct cl_analysis *a,
                                                    const char *name);
 
 /*
+ * Returns how messages spell the argument called name: its option
+ * ("--top-n") when env->option_names is set, else name itself. A name
+ * that no analysis has is returned unchanged.
+ */
+const char *cl_analysis_arg_label(const struct cl_analysis_env *env,
+                                  const char *name);
+
+/*
  * Validates args (a JSON object, or NULL for none) against a's argument
  * table and runs it. On success *out is a new result (json_object_put).
- * Fails with CL_EINVAL for an unknown argument, a wrong type or an
- * out-of-range value; CL_ENOTFOUND for an unknown workload, pod,
- * namespace, zone or region, or a period with no data; CL_EDB, CL_EIO,
- * CL_EFORMAT or CL_ENOMEM from the database and templates. The message
- * names the argument or input.
+ * Fails with CL_EINVAL for an unknown argument, a wrong type, an
+ * out-of-range value or a zone or region missing from regions.json;
+ * CL_ENOTFOUND for a workload, pod or namespace without data in the
+ * period, or a period with no data; CL_EDB, CL_EIO, CL_EFORMAT or
+ * CL_ENOMEM from the database and templates. The message names the
+ * argument (spelled as env->option_names says) or input.
  */
 cl_err cl_analysis_run(const struct cl_analysis_env *env,
                        const struct cl_analysis *a, json_object *args,

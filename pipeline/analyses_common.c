@@ -77,13 +77,15 @@ cl_an_period_from_args(const struct cl_analysis_env *env, json_object *args,
         cl_err rc;
 
         if (date != NULL && (from != NULL || to != NULL))
-                return cl_fail(CL_EINVAL, "give either date or from and to, "
-                                          "not both");
+                return cl_fail(CL_EINVAL,
+                               "give either %s or %s and %s, not both",
+                               CL_AN_ARG(env, "date"), CL_AN_ARG(env, "from"),
+                               CL_AN_ARG(env, "to"));
         if ((from == NULL) != (to == NULL))
                 return cl_fail(CL_EINVAL,
-                               "from and to go together: %s is "
-                               "missing",
-                               from == NULL ? "from" : "to");
+                               "%s and %s go together: %s is missing",
+                               CL_AN_ARG(env, "from"), CL_AN_ARG(env, "to"),
+                               CL_AN_ARG(env, from == NULL ? "from" : "to"));
         if (from != NULL) {
                 rc = cl_parse_iso8601(from, &p->start_ns);
                 if (rc == CL_OK)
@@ -92,8 +94,9 @@ cl_an_period_from_args(const struct cl_analysis_env *env, json_object *args,
                         return rc;
                 if (p->end_ns <= p->start_ns)
                         return cl_fail(CL_EINVAL,
-                                       "to (%s) must be after from (%s)", to,
-                                       from);
+                                       "%s (%s) must be after %s (%s)",
+                                       CL_AN_ARG(env, "to"), to,
+                                       CL_AN_ARG(env, "from"), from);
                 if (p->end_ns - p->start_ns > MAX_PERIOD_NS)
                         return cl_fail(CL_EINVAL,
                                        "period from %s to %s is longer than "
@@ -193,7 +196,8 @@ select_pod(struct cl_an_data *d, const char *ns, const char *pod, size_t *found)
 }
 
 static cl_err
-apply_selection(struct cl_an_data *d, json_object *args)
+apply_selection(const struct cl_analysis_env *env, struct cl_an_data *d,
+                json_object *args)
 {
         const char *ns = cl_an_str(args, "namespace", NULL);
         const char *pod = cl_an_str(args, "pod", NULL);
@@ -207,8 +211,9 @@ apply_selection(struct cl_an_data *d, json_object *args)
                        : ns != NULL       ? "namespace"
                                           : "cluster";
         if (pod != NULL && workload != NULL)
-                return cl_fail(CL_EINVAL, "give either pod or workload, not "
-                                          "both");
+                return cl_fail(CL_EINVAL, "give either %s or %s, not both",
+                               CL_AN_ARG(env, "pod"),
+                               CL_AN_ARG(env, "workload"));
         cl_format_kst(d->period.start_ns, start, sizeof(start));
         if (pod != NULL) {
                 rc = select_pod(d, ns, pod, &found);
@@ -274,7 +279,7 @@ cl_an_load(const struct cl_analysis_env *env, json_object *args,
         rc = cl_workloads_group(&d->model, env->kubelet, &d->all);
         if (rc != CL_OK)
                 return rc;
-        return apply_selection(d, args);
+        return apply_selection(env, d, args);
 }
 
 void
@@ -295,6 +300,61 @@ cl_an_method_join(enum cl_method a, enum cl_method b)
         if (b == CL_METHOD_NONE || a == b)
                 return a;
         return CL_METHOD_MIXED;
+}
+
+/* Orders methods from the strongest evidence to the weakest. */
+static int
+method_rank(enum cl_method m)
+{
+        switch (m) {
+        case CL_METHOD_MEASURED:
+                return 0;
+        case CL_METHOD_ATTRIBUTED:
+                return 1;
+        case CL_METHOD_MIXED:
+                return 2;
+        case CL_METHOD_ESTIMATED:
+                return 3;
+        case CL_METHOD_DECLARED:
+                return 4;
+        case CL_METHOD_NONE:
+                break;
+        }
+        return 5;
+}
+
+enum cl_method
+cl_an_method_weakest(enum cl_method a, enum cl_method b)
+{
+        return method_rank(a) >= method_rank(b) ? a : b;
+}
+
+enum cl_method
+cl_an_model_energy_method(const struct cl_report_model *m)
+{
+        if (m->energy_uj == 0)
+                return CL_METHOD_NONE;
+        if (m->measured_share >= 1.0)
+                return CL_METHOD_MEASURED;
+        if (m->measured_share <= 0.0)
+                return CL_METHOD_ESTIMATED;
+        return CL_METHOD_MIXED;
+}
+
+enum cl_method
+cl_an_emissions_method(enum cl_method energy, const struct cl_report_model *m,
+                       int facility)
+{
+        enum cl_method method =
+            cl_an_method_weakest(energy, m->intensity_method);
+
+        return facility ? cl_an_method_weakest(method, m->pue_method) : method;
+}
+
+const char *
+cl_an_intensity_basis(const struct cl_report_model *m)
+{
+        return m->hourly_basis ? "hourly intensity" : "official factor";
 }
 
 /* Orders statuses from best to worst for "the worst of its pods". */
@@ -451,7 +511,12 @@ units_json(void)
                       "measured (RAPL or meters), attributed (a share of "
                       "measured energy by CPU time), estimated (power model "
                       "or a computed what-if), declared (a configured "
-                      "value), mixed (measured and estimated intervals)");
+                      "value), mixed (measured in some intervals or hours, "
+                      "not in others)");
+        cl_an_put_str(u, "emissions_method",
+                      "the weakest method of the inputs (energy, intensity "
+                      "and, for facility emissions, PUE) in the order "
+                      "measured, attributed, mixed, estimated, declared");
         return u;
 }
 
@@ -517,6 +582,8 @@ cl_an_add_grouping(json_object *result, const struct cl_analysis_env *env,
                 cl_an_put_str(factor, "label", d->model.intensity_label);
                 cl_an_put_str(factor, "method",
                               cl_method_name(d->model.intensity_method));
+                cl_an_put_str(factor, "basis",
+                              cl_an_intensity_basis(&d->model));
                 json_object_object_add(inputs, "emission_factor", factor);
         }
         {
@@ -553,6 +620,8 @@ cl_an_group_json(const struct cl_report_model *m,
         cl_an_put_num(o, "emissions_rate_g_per_h", t->rate_g_per_h);
         cl_an_put_num(o, "run_s", t->run_s);
         cl_an_put_str(o, "method", cl_method_name(t->method));
+        cl_an_put_str(o, "emissions_method",
+                      cl_method_name(cl_an_emissions_method(t->method, m, 0)));
         cl_an_put_str(o, "status", cl_status_name(t->status));
         return o;
 }

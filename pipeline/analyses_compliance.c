@@ -15,7 +15,8 @@
 
 /* Rejects a workload name found in more than one namespace or kind. */
 static cl_err
-require_one_group(const struct cl_an_data *d, const char *what)
+require_one_group(const struct cl_analysis_env *env, const struct cl_an_data *d,
+                  const char *what)
 {
         char list[512] = "";
         size_t used = 0;
@@ -32,9 +33,9 @@ require_one_group(const struct cl_an_data *d, const char *what)
 
                 used += n > 0 ? (size_t)n : 0;
         }
-        return cl_fail(CL_EINVAL,
-                       "%s '%s' matches %zu workloads: %s; give namespace",
-                       what, what, d->selected.n_groups, list);
+        return cl_fail(CL_EINVAL, "%s '%s' matches %zu workloads: %s; give %s",
+                       what, what, d->selected.n_groups, list,
+                       CL_AN_ARG(env, "namespace"));
 }
 
 static void add_recommendation(json_object *list, const char *fmt, ...)
@@ -170,13 +171,15 @@ cl_an_assess_compliance(const struct cl_analysis_env *env, json_object *args,
 
         memset(&d, 0, sizeof(d));
         if (target == NULL && cl_an_str(args, "pod", NULL) == NULL)
-                return cl_fail(CL_EINVAL, "assess_workload_compliance needs a "
-                                          "pod or a workload");
+                return cl_fail(
+                    CL_EINVAL, "assess_workload_compliance needs %s or %s",
+                    CL_AN_ARG(env, "pod"), CL_AN_ARG(env, "workload"));
         rc = cl_an_period_from_args(env, args, &p);
         if (rc == CL_OK)
                 rc = cl_an_load(env, args, &p, 1, &d);
         if (rc == CL_OK)
-                rc = require_one_group(&d, target != NULL ? target : "pod");
+                rc =
+                    require_one_group(env, &d, target != NULL ? target : "pod");
         if (rc != CL_OK)
                 goto out;
         g = &d.selected.groups[0];
@@ -198,9 +201,18 @@ cl_an_assess_compliance(const struct cl_analysis_env *env, json_object *args,
                       "highest interval power of one pod");
         cl_an_put_num(o, "emissions_g", t.emissions_g);
         cl_an_put_num(o, "facility_emissions_g", t.emissions_g * d.model.pue);
-        cl_an_put_str(o, "emissions_method",
-                      "energy (see energy_method) x the declared emission "
-                      "factor; facility_emissions_g also x PUE");
+        cl_an_put_str(
+            o, "emissions_method",
+            cl_method_name(cl_an_emissions_method(t.method, &d.model, 0)));
+        cl_an_put_str(
+            o, "facility_emissions_method",
+            cl_method_name(cl_an_emissions_method(t.method, &d.model, 1)));
+        cl_an_put_str(o, "emissions_rule",
+                      d.model.hourly_basis
+                          ? "energy of each hour x the hour's intensity; "
+                            "facility_emissions_g also x PUE"
+                          : "energy x the official emission factor; "
+                            "facility_emissions_g also x PUE");
         cl_an_put_num(o, "emissions_rate_g_per_h", t.rate_g_per_h);
         json_object_object_add(r, "figures", o);
         cl_an_put_str(r, "status", cl_status_name(t.status));
@@ -249,7 +261,8 @@ cl_an_list_by_compliance(const struct cl_analysis_env *env, json_object *args,
 {
         const char *sort = cl_an_str(args, "sort_by", "emissions");
         const char *only = cl_an_str(args, "status", NULL);
-        size_t counts[CL_STATUS_COUNT] = {0};
+        size_t counts[CL_STATUS_COUNT] = {0}, pods[CL_STATUS_COUNT] = {0};
+        size_t n_pods = 0;
         struct row *rows = NULL;
         struct cl_an_period p;
         struct cl_an_data d;
@@ -272,6 +285,8 @@ cl_an_list_by_compliance(const struct cl_analysis_env *env, json_object *args,
                 rows[i].group = &d.selected.groups[i];
                 cl_an_totals(&d.model, rows[i].group, &rows[i].totals);
                 counts[rows[i].totals.status]++;
+                pods[rows[i].totals.status] += rows[i].group->n_members;
+                n_pods += rows[i].group->n_members;
         }
         by_power = strcmp(sort, "power") == 0;
         qsort(rows, d.selected.n_groups, sizeof(*rows),
@@ -287,6 +302,18 @@ cl_an_list_by_compliance(const struct cl_analysis_env *env, json_object *args,
                 cl_an_put_int(c, cl_status_name((enum cl_status)s),
                               (int64_t)counts[s]);
         json_object_object_add(r, "counts", c);
+        c = json_object_new_object();
+        for (int s = 0; s < CL_STATUS_COUNT; s++)
+                cl_an_put_int(c, cl_status_name((enum cl_status)s),
+                              (int64_t)pods[s]);
+        json_object_object_add(r, "pod_counts", c);
+        cl_an_put_int(r, "workloads", (int64_t)d.selected.n_groups);
+        cl_an_put_int(r, "pods", (int64_t)n_pods);
+        cl_an_put_str(r, "counted",
+                      "counts are of workloads: the pods of one Deployment, "
+                      "StatefulSet, DaemonSet, Job or CronJob count once, "
+                      "with the worst status of its pods; pod_counts gives "
+                      "the pods they contain");
         groups = json_object_new_object();
         for (int s = 0; s < CL_STATUS_COUNT; s++) {
                 const char *name = cl_status_name((enum cl_status)s);

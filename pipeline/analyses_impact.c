@@ -27,18 +27,6 @@ struct base {
         double facility_g;
 };
 
-static enum cl_method
-model_method(const struct cl_report_model *m)
-{
-        if (m->energy_uj == 0)
-                return CL_METHOD_NONE;
-        if (m->measured_share >= 1.0)
-                return CL_METHOD_MEASURED;
-        if (m->measured_share <= 0.0)
-                return CL_METHOD_ESTIMATED;
-        return CL_METHOD_MIXED;
-}
-
 /* The nodes' energy for the whole cluster, else the selected pods'. */
 static void
 base_of(const struct cl_an_data *d, struct base *b)
@@ -48,7 +36,7 @@ base_of(const struct cl_an_data *d, struct base *b)
         memset(b, 0, sizeof(*b));
         if (strcmp(d->selection, "cluster") == 0) {
                 b->energy_uj = d->model.energy_uj;
-                b->method = model_method(&d->model);
+                b->method = cl_an_model_energy_method(&d->model);
         } else {
                 cl_an_selected_totals(d, &t);
                 b->energy_uj = t.energy_uj;
@@ -73,7 +61,14 @@ base_json(const struct cl_an_data *d, const struct base *b)
                           ? "every node (pods, idle and system)"
                           : "the selected pods");
         cl_an_put_num(o, "emissions_g", b->it_g);
+        cl_an_put_str(
+            o, "emissions_method",
+            cl_method_name(cl_an_emissions_method(b->method, &d->model, 0)));
         cl_an_put_num(o, "facility_emissions_g", b->facility_g);
+        cl_an_put_str(
+            o, "facility_emissions_method",
+            cl_method_name(cl_an_emissions_method(b->method, &d->model, 1)));
+        cl_an_put_str(o, "factor_basis", cl_an_intensity_basis(&d->model));
         cl_an_put_num(o, "factor_g_per_kwh", d->model.intensity_g_per_kwh);
         cl_an_put_str(o, "factor_method",
                       cl_method_name(d->model.intensity_method));
@@ -106,16 +101,16 @@ effect_json(const struct effect *e, double baseline_g)
 }
 
 static cl_err
-rightsizing_effect(json_object *args, struct effect *e, int *added)
+rightsizing_effect(const struct cl_analysis_env *env, json_object *args,
+                   struct effect *e, int *added)
 {
         double percent;
 
         if (!cl_an_num(args, "rightsizing_percent", &percent))
                 return CL_OK;
         if (percent < 0.0 || percent > 100.0)
-                return cl_fail(CL_EINVAL,
-                               "rightsizing_percent must be 0 to 100, got %g",
-                               percent);
+                return cl_fail(CL_EINVAL, "%s must be 0 to 100, got %g",
+                               CL_AN_ARG(env, "rightsizing_percent"), percent);
         e->name = "rightsizing";
         snprintf(e->parameter, sizeof(e->parameter), "%g %% less energy",
                  percent);
@@ -128,24 +123,36 @@ rightsizing_effect(json_object *args, struct effect *e, int *added)
         return CL_OK;
 }
 
+/*
+ * The PUE effect compares an improved PUE with the period's, so a PUE
+ * above the period's is rejected rather than shown as a negative saving.
+ */
 static cl_err
-pue_effect(json_object *args, const struct cl_report_model *m, struct effect *e,
-           int *added)
+pue_effect(const struct cl_analysis_env *env, json_object *args,
+           const struct cl_report_model *m, struct effect *e, int *added)
 {
+        const char *label = CL_AN_ARG(env, "pue");
         double pue;
 
         if (!cl_an_num(args, "pue", &pue))
                 return CL_OK;
         if (pue < 1.0)
                 return cl_fail(CL_EINVAL,
-                               "pue must be at least 1.0 (facility energy "
+                               "%s must be at least 1.0 (facility energy "
                                "includes the IT energy), got %g",
-                               pue);
+                               label, pue);
         if (!(m->pue >= 1.0))
                 return cl_fail(CL_EINVAL,
                                "the period's PUE %g is not usable for a "
                                "comparison",
                                m->pue);
+        if (pue > m->pue)
+                return cl_fail(CL_EINVAL,
+                               "%s %g is above the period's PUE %.3f (%s), "
+                               "so it is no improvement; give a value from "
+                               "1.0 to %.3f",
+                               label, pue, m->pue,
+                               cl_method_name(m->pue_method), m->pue);
         e->name = "pue_improvement";
         snprintf(e->parameter, sizeof(e->parameter), "PUE %.3f to %.3f", m->pue,
                  pue);
@@ -159,8 +166,8 @@ pue_effect(json_object *args, const struct cl_report_model *m, struct effect *e,
 }
 
 static cl_err
-region_effect(json_object *args, const struct cl_regions *regions,
-              struct effect *e, int *added)
+region_effect(const struct cl_analysis_env *env, json_object *args,
+              const struct cl_regions *regions, struct effect *e, int *added)
 {
         const char *to = cl_an_str(args, "region", NULL);
         const char *from = cl_an_str(args, "current_region", "KR");
@@ -172,11 +179,13 @@ region_effect(json_object *args, const struct cl_regions *regions,
         a = cl_region_find(regions, from);
         b = cl_region_find(regions, to);
         if (a == NULL || b == NULL)
-                return cl_fail(CL_ENOTFOUND,
-                               "unknown region '%s'; regions of "
-                               "%s: %s",
-                               a == NULL ? from : to, regions->path,
-                               cl_region_codes(regions, codes, sizeof(codes)));
+                return cl_fail(
+                    CL_EINVAL,
+                    "%s: unknown region '%s'; regions of "
+                    "%s: %s",
+                    CL_AN_ARG(env, a == NULL ? "current_region" : "region"),
+                    a == NULL ? from : to, regions->path,
+                    cl_region_codes(regions, codes, sizeof(codes)));
         if (!(a->g_per_kwh > 0.0))
                 return cl_fail(CL_EINVAL,
                                "region %s has an intensity of 0 in %s, so a "
@@ -342,7 +351,7 @@ cl_an_compare_impact(const struct cl_analysis_env *env, json_object *args,
                 goto out;
         base_of(&d, &b);
         added = 0;
-        rc = rightsizing_effect(args, &effects[n], &added);
+        rc = rightsizing_effect(env, args, &effects[n], &added);
         n += (size_t)added;
         added = 0;
         if (rc == CL_OK)
@@ -350,17 +359,19 @@ cl_an_compare_impact(const struct cl_analysis_env *env, json_object *args,
         n += (size_t)added;
         added = 0;
         if (rc == CL_OK)
-                rc = region_effect(args, &regions, &effects[n], &added);
+                rc = region_effect(env, args, &regions, &effects[n], &added);
         n += (size_t)added;
         added = 0;
         if (rc == CL_OK)
-                rc = pue_effect(args, &d.model, &effects[n], &added);
+                rc = pue_effect(env, args, &d.model, &effects[n], &added);
         n += (size_t)added;
         if (rc == CL_OK && n == 0)
                 rc = cl_fail(CL_EINVAL,
                              "compare_optimization_impact needs at least one "
-                             "of rightsizing_percent, shift_to_best_window, "
-                             "region or pue");
+                             "of %s, %s, %s or %s",
+                             CL_AN_ARG(env, "rightsizing_percent"),
+                             CL_AN_ARG(env, "shift_to_best_window"),
+                             CL_AN_ARG(env, "region"), CL_AN_ARG(env, "pue"));
         if (rc != CL_OK)
                 goto out;
         r = cl_an_result_new("compare_optimization_impact", env, args, &p);
@@ -446,10 +457,10 @@ cl_an_regional(const struct cl_analysis_env *env, json_object *args,
         if (rc == CL_OK)
                 rc = cl_regions_load(env->template_dir, &regions);
         if (rc == CL_OK && cl_region_find(&regions, from) == NULL)
-                rc = cl_fail(CL_ENOTFOUND,
-                             "unknown current_region '%s'; regions of %s: %s",
-                             from, regions.path,
-                             cl_region_codes(&regions, codes, sizeof(codes)));
+                rc = cl_fail(
+                    CL_EINVAL, "%s: unknown region '%s'; regions of %s: %s",
+                    CL_AN_ARG(env, "current_region"), from, regions.path,
+                    cl_region_codes(&regions, codes, sizeof(codes)));
         if (rc == CL_OK)
                 rc = cl_an_load(env, args, &p, 1, &d);
         if (rc != CL_OK)

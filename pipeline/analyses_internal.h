@@ -37,7 +37,8 @@ struct cl_an_totals {
         double cpu_s;
         double rate_g_per_h;   /* emissions_g / (run_s / 3600) */
         double node_energy_uj; /* energy of the nodes its pods ran on */
-        enum cl_method method; /* attributed, estimated, mixed or none */
+        enum cl_method method; /* of the energy: attributed, estimated,
+                                  mixed or none */
         enum cl_status status; /* the worst status of its pods */
 };
 
@@ -79,6 +80,35 @@ void cl_an_selected_totals(const struct cl_an_data *d, struct cl_an_totals *t);
 enum cl_method cl_an_method_join(enum cl_method a, enum cl_method b);
 
 /*
+ * Returns the method of a figure computed from inputs of methods a and b:
+ * the weaker of the two in the order measured, attributed, mixed,
+ * estimated, declared. An input without data (none) gives none. So
+ * measured energy times a declared factor is declared, and estimated
+ * energy times a measured hourly intensity is estimated.
+ */
+enum cl_method cl_an_method_weakest(enum cl_method a, enum cl_method b);
+
+/* Returns the method of the energy of every node of m: measured,
+   estimated, mixed (by the measured share) or none. */
+enum cl_method cl_an_model_energy_method(const struct cl_report_model *m);
+
+/*
+ * Returns the method of emissions from energy of method energy and the
+ * intensity of m (official factor or hourly values) and, with facility,
+ * also the PUE of m (cl_an_method_weakest of the inputs).
+ */
+enum cl_method cl_an_emissions_method(enum cl_method energy,
+                                      const struct cl_report_model *m,
+                                      int facility);
+
+/* Describes the intensity the emissions of m use, for labels:
+   "official factor" or "hourly intensity". */
+const char *cl_an_intensity_basis(const struct cl_report_model *m);
+
+/* Shorthand for cl_analysis_arg_label in messages. */
+#define CL_AN_ARG(env, name) cl_analysis_arg_label((env), (name))
+
+/*
  * Returns a new result object with "analysis", "period" (when p is not
  * NULL), "inputs" (database, policy, templates, arguments) and "units".
  */
@@ -90,7 +120,8 @@ json_object *cl_an_result_new(const char *analysis,
 void cl_an_add_grouping(json_object *result, const struct cl_analysis_env *env,
                         const struct cl_an_data *d);
 
-/* Returns a new object describing g and its totals. */
+/* Returns a new object describing g and its totals: "method" is the
+   energy's, "emissions_method" that of the emissions. */
 json_object *cl_an_group_json(const struct cl_report_model *m,
                               const struct cl_workload_group *g,
                               const struct cl_an_totals *t);
@@ -174,8 +205,9 @@ struct cl_an_hourly {
 
 /*
  * Loads hourly intensity for zone over [from_ns, to_ns) (stored hours) or
- * a profile. Fails with CL_ENOTFOUND for an unknown zone or no data, and
- * CL_EINVAL for a profile that is not 24 non-negative numbers.
+ * a profile. Fails with CL_EINVAL for a zone missing from regions.json or
+ * a profile that is not 24 numbers above 0 and at most 2000 gCO2eq/kWh,
+ * and CL_ENOTFOUND when there is no data.
  */
 cl_err cl_an_hourly_load(const struct cl_analysis_env *env, json_object *args,
                          const char *zone, int64_t from_ns, int64_t to_ns,

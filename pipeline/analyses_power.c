@@ -70,12 +70,14 @@ rank_groups(const struct cl_an_data *d, int (*cmp)(const void *, const void *),
 }
 
 static cl_err
-read_top(json_object *args, int64_t def, int64_t *top)
+read_top(const struct cl_analysis_env *env, json_object *args, int64_t def,
+         int64_t *top)
 {
         *top = def;
         if (cl_an_int(args, "top_n", top) && (*top < 1 || *top > MAX_TOP))
-                return cl_fail(CL_EINVAL, "top_n must be 1 to %d, got %lld",
-                               MAX_TOP, (long long)*top);
+                return cl_fail(CL_EINVAL, "%s must be 1 to %d, got %lld",
+                               CL_AN_ARG(env, "top_n"), MAX_TOP,
+                               (long long)*top);
         return CL_OK;
 }
 
@@ -105,10 +107,9 @@ cl_an_hotspots(const struct cl_analysis_env *env, json_object *args,
         memset(&d, 0, sizeof(d));
         has_threshold = cl_an_num(args, "threshold_w", &threshold);
         if (has_threshold && threshold < 0.0)
-                return cl_fail(CL_EINVAL,
-                               "threshold_w must be 0 W or more, got %g",
-                               threshold);
-        rc = read_top(args, DEFAULT_TOP, &top);
+                return cl_fail(CL_EINVAL, "%s must be 0 W or more, got %g",
+                               CL_AN_ARG(env, "threshold_w"), threshold);
+        rc = read_top(env, args, DEFAULT_TOP, &top);
         if (rc == CL_OK)
                 rc = cl_an_period_from_args(env, args, &p);
         if (rc == CL_OK)
@@ -369,8 +370,9 @@ cl_an_trend(const struct cl_analysis_env *env, json_object *args,
 
         if (cl_an_int(args, "days", &n_days) &&
             (n_days < 2 || n_days > MAX_DAYS))
-                return cl_fail(CL_EINVAL, "days must be 2 to %d, got %lld",
-                               MAX_DAYS, (long long)n_days);
+                return cl_fail(CL_EINVAL, "%s must be 2 to %d, got %lld",
+                               CL_AN_ARG(env, "days"), MAX_DAYS,
+                               (long long)n_days);
         rc = cl_an_period_from_args(env, args, &last);
         if (rc != CL_OK)
                 return rc;
@@ -424,6 +426,9 @@ nodes_json(const struct cl_report_model *m, double *min_cov, double *mean_cov)
                 cl_an_put_num(o, "idle_energy_j", (double)n->idle_uj / 1e6);
                 cl_an_put_num(o, "system_energy_j", (double)n->system_uj / 1e6);
                 cl_an_put_num(o, "emissions_g", n->emissions_g);
+                cl_an_put_str(
+                    o, "emissions_method",
+                    cl_method_name(cl_an_emissions_method(n->method, m, 0)));
                 cl_an_put_num(o, "coverage", n->coverage);
                 cl_an_put_num(o, "mean_power_w", n->mean_w);
                 cl_an_put_num(o, "peak_power_w", n->peak_w);
@@ -480,6 +485,9 @@ namespaces_json(const struct cl_an_data *d)
                 cl_an_put_str(o, "energy_method",
                               cl_method_name(sums[k].method));
                 cl_an_put_num(o, "emissions_g", sums[k].emissions_g);
+                cl_an_put_str(o, "emissions_method",
+                              cl_method_name(cl_an_emissions_method(
+                                  sums[k].method, &d->model, 0)));
                 cl_an_put_int(o, "workloads", sums[k].workloads);
                 cl_an_put_int(o, "pods", sums[k].pods);
                 json_object_object_add(map, sums[k].name, o);
@@ -493,6 +501,7 @@ totals_json(const struct cl_report_model *m)
 {
         json_object *o = json_object_new_object();
         int64_t idle = 0, system = 0, pods = 0;
+        enum cl_method energy = cl_an_model_energy_method(m);
 
         for (size_t i = 0; i < m->n_nodes; i++) {
                 idle += m->nodes[i].idle_uj;
@@ -503,6 +512,7 @@ totals_json(const struct cl_report_model *m)
         cl_an_put_int(o, "pods", (int64_t)m->n_workloads);
         cl_an_put_num(o, "energy_j", (double)m->energy_uj / 1e6);
         cl_an_put_num(o, "energy_kwh", (double)m->energy_uj / UJ_PER_KWH);
+        cl_an_put_str(o, "energy_method", cl_method_name(energy));
         cl_an_put_num(o, "pods_energy_j", (double)pods / 1e6);
         cl_an_put_num(o, "idle_energy_j", (double)idle / 1e6);
         cl_an_put_num(o, "system_energy_j", (double)system / 1e6);
@@ -511,7 +521,12 @@ totals_json(const struct cl_report_model *m)
                       "energy read from RAPL / all node energy; the rest "
                       "is estimated by the power model");
         cl_an_put_num(o, "emissions_g", m->emissions_g);
+        cl_an_put_str(o, "emissions_method",
+                      cl_method_name(cl_an_emissions_method(energy, m, 0)));
         cl_an_put_num(o, "facility_emissions_g", m->facility_emissions_g);
+        cl_an_put_str(o, "facility_emissions_method",
+                      cl_method_name(cl_an_emissions_method(energy, m, 1)));
+        cl_an_put_str(o, "factor_basis", cl_an_intensity_basis(m));
         cl_an_put_num(o, "factor_g_per_kwh", m->intensity_g_per_kwh);
         cl_an_put_str(o, "factor_label", m->intensity_label);
         cl_an_put_str(o, "factor_method", cl_method_name(m->intensity_method));
@@ -533,7 +548,7 @@ cl_an_cluster_summary(const struct cl_analysis_env *env, json_object *args,
         cl_err rc;
 
         memset(&d, 0, sizeof(d));
-        rc = read_top(args, DEFAULT_SUMMARY_TOP, &top);
+        rc = read_top(env, args, DEFAULT_SUMMARY_TOP, &top);
         if (rc == CL_OK)
                 rc = cl_an_period_from_args(env, args, &p);
         if (rc == CL_OK)

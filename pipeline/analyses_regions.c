@@ -22,6 +22,9 @@
 #define MAX_REGIONS_BYTES (1024u * 1024u)
 /* Stored hours read for one schedule: 31 days. */
 #define MAX_STORED_HOURS (31u * 24u)
+/* Above any grid's hourly intensity, even one of coal plants alone, so
+   the bound rejects typing errors (1e308) but no real profile. */
+#define MAX_PROFILE_G_PER_KWH 2000.0
 
 static const char *
 string_of(json_object *o, const char *key)
@@ -221,26 +224,31 @@ alloc_hours(struct cl_an_hourly *h, size_t n)
 }
 
 static cl_err
-declared_profile(json_object *profile, const char *zone, struct cl_an_hourly *h)
+declared_profile(const struct cl_analysis_env *env, json_object *profile,
+                 const char *zone, struct cl_an_hourly *h)
 {
+        const char *label = CL_AN_ARG(env, "profile");
         cl_err rc;
 
         if (json_object_array_length(profile) != 24)
                 return cl_fail(CL_EINVAL,
-                               "profile must have 24 values (KST hours 0 to "
+                               "%s must have 24 values (KST hours 0 to "
                                "23), got %zu",
-                               json_object_array_length(profile));
+                               label, json_object_array_length(profile));
         rc = alloc_hours(h, 24);
         if (rc != CL_OK)
                 return rc;
         for (size_t i = 0; i < 24; i++) {
                 h->values[i] = json_object_get_double(
                     json_object_array_get_idx(profile, i));
-                if (!(h->values[i] >= 0.0))
+                if (!(h->values[i] > 0.0 &&
+                      h->values[i] <= MAX_PROFILE_G_PER_KWH))
                         return cl_fail(CL_EINVAL,
-                                       "profile hour %zu is negative: an "
-                                       "intensity is 0 gCO2eq/kWh or more",
-                                       i);
+                                       "%s value %zu (KST hour %zu) is %g; "
+                                       "an intensity must be above 0 and "
+                                       "at most %g gCO2eq/kWh",
+                                       label, i + 1, i, h->values[i],
+                                       MAX_PROFILE_G_PER_KWH);
                 h->has[i] = 1;
         }
         h->cyclic = 1;
@@ -313,9 +321,10 @@ try_stored(const struct cl_analysis_env *env, json_object *args,
                 return cl_fail(CL_ENOTFOUND, "empty range of hours");
         if (n > MAX_STORED_HOURS)
                 return cl_fail(CL_EINVAL,
-                               "the range from earliest_start to deadline "
-                               "spans %zu hours; at most %u are read",
-                               n, MAX_STORED_HOURS);
+                               "the range from %s to %s spans %zu hours; at "
+                               "most %u are read",
+                               CL_AN_ARG(env, "earliest_start"),
+                               CL_AN_ARG(env, "deadline"), n, MAX_STORED_HOURS);
         for (size_t i = 0; sources[i] != NULL; i++) {
                 if (wanted != NULL && strcmp(wanted, sources[i]) != 0)
                         continue;
@@ -326,9 +335,10 @@ try_stored(const struct cl_analysis_env *env, json_object *args,
         }
         if (wanted != NULL)
                 return cl_fail(CL_ENOTFOUND,
-                               "no stored hours of intensity_source %s for "
-                               "zone %s in the requested range",
-                               wanted, zone);
+                               "no stored hours of %s %s for zone %s in the "
+                               "requested range",
+                               CL_AN_ARG(env, "intensity_source"), wanted,
+                               zone);
         return rc;
 #else
         /* NOTE: this build has no hourly intensity store (intensity.c),
@@ -339,8 +349,9 @@ try_stored(const struct cl_analysis_env *env, json_object *args,
         (void)to_ns;
         if (cl_an_str(args, "intensity_source", NULL) != NULL)
                 return cl_fail(CL_ENOTFOUND,
-                               "intensity_source given, but this build "
-                               "stores no hourly intensity");
+                               "%s given, but this build stores no hourly "
+                               "intensity",
+                               CL_AN_ARG(env, "intensity_source"));
         return CL_ENOTFOUND;
 #endif
 }
@@ -364,13 +375,13 @@ cl_an_hourly_load(const struct cl_analysis_env *env, json_object *args,
         if (args != NULL)
                 json_object_object_get_ex(args, "profile", &profile);
         if (region == NULL) {
-                rc = cl_fail(CL_ENOTFOUND, "unknown zone '%s'; zones of %s: %s",
+                rc = cl_fail(CL_EINVAL, "unknown zone '%s'; zones of %s: %s",
                              zone, regions.path,
                              cl_region_codes(&regions, codes, sizeof(codes)));
                 goto out;
         }
         if (profile != NULL) {
-                rc = declared_profile(profile, region->code, h);
+                rc = declared_profile(env, profile, region->code, h);
                 goto out;
         }
         rc = try_stored(env, args, region->code, from_ns, to_ns, h);
@@ -380,9 +391,10 @@ cl_an_hourly_load(const struct cl_analysis_env *env, json_object *args,
                 rc = cl_fail(CL_ENOTFOUND,
                              "no hourly intensity for zone %s: no stored or "
                              "forecast hours in the range and no typical_day "
-                             "in %s; pass profile with 24 values in "
+                             "in %s; pass %s with 24 values in "
                              "gCO2eq/kWh",
-                             region->code, regions.path);
+                             region->code, regions.path,
+                             CL_AN_ARG(env, "profile"));
                 goto out;
         }
         rc = alloc_hours(h, 24);

@@ -66,10 +66,11 @@ new_row(struct builder *b, const char *item, const char *unit,
         return r;
 }
 
-/* Adds the number at path of result; skips it when absent or null. */
+/* Adds the number at path of result times scale; skips it when absent
+   or null. */
 static void
-add_num(struct builder *b, json_object *result, const char *path,
-        const char *item, const char *unit, const char *method)
+add_scaled(struct builder *b, json_object *result, const char *path,
+           double scale, const char *item, const char *unit, const char *method)
 {
         json_object *v = at(result, path);
         struct cl_analysis_row *r;
@@ -81,7 +82,14 @@ add_num(struct builder *b, json_object *result, const char *path,
         if (r == NULL)
                 return;
         r->has_number = 1;
-        r->number = json_object_get_double(v);
+        r->number = json_object_get_double(v) * scale;
+}
+
+static void
+add_num(struct builder *b, json_object *result, const char *path,
+        const char *item, const char *unit, const char *method)
+{
+        add_scaled(b, result, path, 1.0, item, unit, method);
 }
 
 static void
@@ -102,20 +110,33 @@ str_at(json_object *o, const char *path)
         return v != NULL ? json_object_get_string(v) : "";
 }
 
+/* Every energy row is in kWh, so the rows compare at a glance. */
 static void
 rows_summary(struct builder *b, json_object *r)
 {
-        const char *m = str_at(r, "nodes.0.energy_method");
+        const double kwh_per_j = 1.0 / 3.6e6;
+        const char *m = str_at(r, "cluster.energy_method");
         const char *pods = strcmp(m, "measured") == 0 ? "attributed" : m;
+        char label[96];
 
         add_num(b, r, "cluster.energy_kwh", "cluster energy", "kWh", m);
-        add_num(b, r, "cluster.pods_energy_j", "pods energy", "J", pods);
-        add_num(b, r, "cluster.idle_energy_j", "idle energy", "J", m);
-        add_num(b, r, "cluster.system_energy_j", "system energy", "J", m);
+        add_scaled(b, r, "cluster.pods_energy_j", kwh_per_j, "pods energy",
+                   "kWh", pods);
+        add_scaled(b, r, "cluster.idle_energy_j", kwh_per_j, "idle energy",
+                   "kWh", m);
+        add_scaled(b, r, "cluster.system_energy_j", kwh_per_j, "system energy",
+                   "kWh", m);
         add_num(b, r, "cluster.measured_share", "measured share", "ratio",
                 "measured");
-        add_num(b, r, "cluster.emissions_g",
-                "emissions (IT energy x declared factor)", "gCO2eq", m);
+        snprintf(label, sizeof(label), "emissions (IT energy x %s)",
+                 str_at(r, "cluster.factor_basis"));
+        add_num(b, r, "cluster.emissions_g", label, "gCO2eq",
+                str_at(r, "cluster.emissions_method"));
+        snprintf(label, sizeof(label),
+                 "facility emissions (IT energy x %s x PUE)",
+                 str_at(r, "cluster.factor_basis"));
+        add_num(b, r, "cluster.facility_emissions_g", label, "gCO2eq",
+                str_at(r, "cluster.facility_emissions_method"));
         add_num(b, r, "coverage.min_node_coverage", "lowest node coverage",
                 "ratio", "measured");
 }
@@ -128,16 +149,31 @@ workload_label(json_object *w, const char *prefix, char *buf, size_t size)
                  str_at(w, "workload"), str_at(w, "kind"));
 }
 
+/*
+ * The counts are of grouped workloads, while the report's status table
+ * counts pods, so each row names the pods its workloads contain.
+ */
 static void
 rows_list(struct builder *b, json_object *r)
 {
         static const char *const statuses[] = {
             "NON_COMPLIANT", "INSUFFICIENT_DATA", "NOT_ASSESSED", "COMPLIANT"};
-        char path[64], label[320];
+        char path[64], label[320], text[320];
 
+        snprintf(text, sizeof(text),
+                 "%lld workloads containing %lld pods; the pods of one "
+                 "Deployment, StatefulSet, DaemonSet, Job or CronJob count "
+                 "once, with their worst status",
+                 (long long)json_object_get_int64(at(r, "workloads")),
+                 (long long)json_object_get_int64(at(r, "pods")));
+        add_text(b, "counted", text, "");
         for (size_t i = 0; i < 4; i++) {
+                snprintf(path, sizeof(path), "pod_counts.%s", statuses[i]);
+                snprintf(label, sizeof(label),
+                         "%s (grouped workloads, %lld pods)", statuses[i],
+                         (long long)json_object_get_int64(at(r, path)));
                 snprintf(path, sizeof(path), "counts.%s", statuses[i]);
-                add_num(b, r, path, statuses[i], "workloads", "");
+                add_num(b, r, path, label, "workloads", "");
         }
         for (size_t i = 0; i < 2; i++) {
                 json_object *list;
@@ -182,7 +218,7 @@ rows_assess(struct builder *b, json_object *r)
         workload_label(at(r, "workload"), "", label, sizeof(label));
         add_text(b, label, str_at(r, "status"), "");
         add_num(b, r, "figures.emissions_rate_g_per_h", "emissions rate",
-                "gCO2eq/h", str_at(r, "figures.energy_method"));
+                "gCO2eq/h", str_at(r, "figures.emissions_method"));
         for (size_t k = 0; recs && k < json_object_array_length(recs); k++)
                 add_text(
                     b, "recommendation",
@@ -194,7 +230,7 @@ static void
 rows_compare(struct builder *b, json_object *r)
 {
         add_num(b, r, "before.facility_emissions_g", "facility emissions now",
-                "gCO2eq", str_at(r, "before.energy_method"));
+                "gCO2eq", str_at(r, "before.facility_emissions_method"));
         add_num(b, r, "combined.reduction_percent",
                 str_at(r, "effects.0.parameter"), "%", "estimated");
         add_num(b, r, "combined.facility_emissions_after_g",
@@ -259,8 +295,8 @@ struct plan {
 
 static const struct plan plans[] = {
     {"get_cluster_carbon_summary", "Cluster carbon summary", rows_summary},
-    {"list_workloads_by_compliance", "Workloads by compliance status",
-     rows_list},
+    {"list_workloads_by_compliance",
+     "Workloads by compliance status (pods grouped by owner)", rows_list},
     {"get_power_hotspots", "Power hotspots", rows_hotspots},
     {"assess_workload_compliance", "Compliance of the top power hotspot",
      rows_assess},

@@ -37,10 +37,11 @@ read_job(const struct cl_analysis_env *env, json_object *args, struct job *j)
         memset(j, 0, sizeof(*j));
         j->zone = cl_an_str(args, "zone", "KR");
         if (!cl_an_int(args, "duration_hours", &j->duration_h))
-                return cl_fail(CL_EINVAL, "duration_hours is required");
+                return cl_fail(CL_EINVAL, "%s is required",
+                               CL_AN_ARG(env, "duration_hours"));
         if (j->duration_h < 1)
-                return cl_fail(CL_EINVAL,
-                               "duration_hours must be at least 1, got %lld",
+                return cl_fail(CL_EINVAL, "%s must be at least 1, got %lld",
+                               CL_AN_ARG(env, "duration_hours"),
                                (long long)j->duration_h);
         t = env->now_ns;
         if (earliest != NULL) {
@@ -58,9 +59,9 @@ read_job(const struct cl_analysis_env *env, json_object *args, struct job *j)
                 j->has_deadline = 1;
                 if (j->deadline_ns <= j->earliest_ns)
                         return cl_fail(CL_EINVAL,
-                                       "deadline %s is not after the "
-                                       "earliest start",
-                                       deadline);
+                                       "%s %s is not after the earliest "
+                                       "start",
+                                       CL_AN_ARG(env, "deadline"), deadline);
                 if ((j->deadline_ns - j->earliest_ns) / CL_NS_PER_HOUR <
                     j->duration_h)
                         return cl_fail(

@@ -103,7 +103,41 @@ print_help(FILE *out)
         }
 }
 
-/* A number when text is one, otherwise the text, which validation names. */
+/* Returns 1 when text is a number as JSON writes one (no hex, no
+   leading '+' or spaces), so it can be serialised as given. */
+static int
+is_json_number(const char *p)
+{
+        if (*p == '-')
+                p++;
+        if (*p < '0' || *p > '9')
+                return 0;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        if (*p == '.') {
+                p++;
+                if (*p < '0' || *p > '9')
+                        return 0;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        if (*p == 'e' || *p == 'E') {
+                p++;
+                if (*p == '+' || *p == '-')
+                        p++;
+                if (*p < '0' || *p > '9')
+                        return 0;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        return *p == '\0';
+}
+
+/*
+ * A number when text is one, otherwise the text, which validation names.
+ * A number that is no exact integer keeps its text, so a message shows
+ * the value as typed (99999999999999999999, not 1e+20).
+ */
 static json_object *
 number_or_text(const char *text)
 {
@@ -116,6 +150,8 @@ number_or_text(const char *text)
                 return json_object_new_string(text);
         if (v == floor(v) && fabs(v) < 1e15)
                 return json_object_new_int64((int64_t)v);
+        if (is_json_number(text))
+                return json_object_new_double_s(v, text);
         return json_object_new_double(v);
 }
 
@@ -212,11 +248,13 @@ parse_query(const struct cl_analysis *a, int argc, char **argv,
                         continue;
                 }
                 arg = cl_analysis_arg_find(a, name);
+                /* "--date --db q.db" lacks the date: an option is never
+                   taken as the value of the one before it. */
                 if (eq != NULL)
                         value = eq + 1;
                 else if (arg != NULL && arg->type == CL_ARG_BOOLEAN)
                         value = "true";
-                else if (i + 1 < argc)
+                else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
                         value = argv[++i];
                 else
                         return query_usage_error("%s needs a value", opt);
@@ -246,6 +284,7 @@ run_query(const struct cl_analysis *a, struct query_options *q)
                         cl_last_error());
                 return rc == CL_EINVAL || rc == CL_EFORMAT ? EXIT_USAGE : 1;
         }
+        s.env.option_names = 1;
         rc = cl_analysis_run(&s.env, a, q->args, &result);
         cl_analysis_session_close(&s);
         if (rc != CL_OK) {

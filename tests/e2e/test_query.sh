@@ -57,7 +57,8 @@ pass "assess: nginx-light over its namespace budget"
 
 expect_status 0 query list_workloads_by_compliance --date 2026-03-10 \
         --sort-by power --json
-check_json "$WORK/last.out" counts.NOT_ASSESSED=4 \
+check_json "$WORK/last.out" counts.NOT_ASSESSED=4 pods=5 \
+        pod_counts.NOT_ASSESSED=5 \
         workloads_by_status.NOT_ASSESSED.0.workload=nginx-light \
         workloads_by_status.NOT_ASSESSED.1.workload=db
 pass "list by compliance, sorted by power"
@@ -89,7 +90,7 @@ pass "compare, regions, hotspots and trend"
 
 # Bad input: clear messages, exit 2 for arguments and 1 for data.
 expect_status 2 query get_power_hotspots --date 2026-03-10 --threshold-w abc
-expect_grep "threshold_w must be a number" "$WORK/last.err"
+expect_grep "\-\-threshold-w must be a number" "$WORK/last.err"
 expect_status 1 query assess_workload_compliance --date 2026-03-10 --workload nope
 expect_grep "workload 'nope' not found" "$WORK/last.err"
 expect_status 1 query list_workloads_by_compliance --date 2026-03-10 --namespace shop
@@ -107,13 +108,40 @@ expect_status 2 query calculate_optimal_schedule --duration-hours 2 \
         --profile "$PROFILE" --earliest-start 2026-03-10T05:00+09:00 \
         --deadline 2026-03-10T01:00+09:00
 expect_grep "deadline" "$WORK/last.err"
-expect_status 1 query calculate_optimal_schedule --duration-hours 2 --zone XX
+expect_status 2 query calculate_optimal_schedule --duration-hours 2 --zone XX
 expect_grep "unknown zone 'XX'" "$WORK/last.err"
 expect_status 2 query no_such_analysis
 expect_status 2 "$CARBONLEDGER" query get_power_hotspots --date 2026-03-10
 expect_grep "\-\-db is required" "$WORK/last.err"
 expect_status 2 query get_power_hotspots --colour blue
 pass "bad input rejected with a message"
+
+# Option values: the message names the option and the text as given, and
+# every invalid value exits 2.
+expect_status 2 query get_power_hotspots --date 2026-03-10 \
+        --top-n 99999999999999999999
+expect_grep "\-\-top-n is out of range" "$WORK/last.err"
+expect_grep "got 99999999999999999999" "$WORK/last.err"
+expect_status 2 query get_power_hotspots --top-n 0 --date 2026-03-10
+expect_grep "\-\-top-n must be 1 to 1000" "$WORK/last.err"
+expect_status 2 "$CARBONLEDGER" query get_power_hotspots --date --db "$DB"
+expect_grep "\-\-date needs a value" "$WORK/last.err"
+expect_status 2 query compare_optimization_impact --date 2026-03-10 --pue 2
+expect_grep "\-\-pue 2 is above the period's PUE 1.500" "$WORK/last.err"
+expect_status 2 query compare_optimization_impact --date 2026-03-10 \
+        --region ZZ
+expect_grep "\-\-region: unknown region 'ZZ'" "$WORK/last.err"
+expect_status 2 query get_regional_comparison --date 2026-03-10 \
+        --current-region ZZ
+expect_grep "\-\-current-region: unknown region 'ZZ'" "$WORK/last.err"
+expect_status 2 query calculate_optimal_schedule --duration-hours 2 \
+        --intensity-source bogus
+expect_grep "\-\-intensity-source: invalid value" "$WORK/last.err"
+expect_status 2 query calculate_optimal_schedule --duration-hours 4 \
+        --profile "1e308${PROFILE#380}"
+expect_grep "\-\-profile value 1 (KST hour 0)" "$WORK/last.err"
+expect_grep "at most 2000 gCO2eq/kWh" "$WORK/last.err"
+pass "option values: option names, given text, exit 2"
 
 # The query and the nightly report read the same model.
 expect_status 0 "$CARBONLEDGER" keygen --out "$WORK/keys"
@@ -142,4 +170,8 @@ PY
 pdftotext -layout "$WORK/out/carbonledger-2026-03-10.pdf" "$WORK/report.txt" 2>/dev/null
 expect_grep "분석 *Analyses" "$WORK/report.txt"
 expect_grep "web/nginx-light (Deployment)" "$WORK/report.txt"
+expect_grep "4 workloads containing 5 pods" "$WORK/report.txt"
+expect_grep "NOT_ASSESSED (grouped workloads, 5 pods)" "$WORK/report.txt"
+expect_grep "emissions (IT energy x official factor): .* (declared)" \
+        "$WORK/report.txt"
 pass "the nightly report has the analyses in JSON, PDF and XLSX"

@@ -62,6 +62,17 @@ const badCalls = [
   ["calculate_optimal_schedule", { duration_hours: 25, profile }, "longer"],
   ["get_cluster_carbon_summary", { date: "2026-01-02" }, "no samples"],
   ["list_workloads_by_compliance", { date, namespace: "shop" }, "namespace"],
+  ["get_power_hotspots", { date, top_n: 1e20 }, "top_n is out of range"],
+  [
+    "compare_optimization_impact",
+    { date, pue: 2 },
+    "pue 2 is above the period's PUE",
+  ],
+  [
+    "calculate_optimal_schedule",
+    { duration_hours: 4, profile: [1e308, ...profile.slice(1)] },
+    "profile value 1 (KST hour 0)",
+  ],
 ];
 
 function transport() {

@@ -310,7 +310,7 @@ schedule_rejects_bad_input(void **state)
 
         args = schedule_args(4, NULL);
         json_object_object_add(args, "zone", json_object_new_string("XX"));
-        assert_int_equal(run_schedule(f, args, &r), CL_ENOTFOUND);
+        assert_int_equal(run_schedule(f, args, &r), CL_EINVAL);
         assert_non_null(strstr(cl_last_error(), "unknown zone"));
         json_object_put(args);
         assert_null(r);
@@ -395,6 +395,73 @@ profile_needs_24_values(void **state)
         json_object_put(args);
 }
 
+static void
+profile_values_are_bounded(void **state)
+{
+        static const double bad[] = {1e308, 0.0, 2000.5, -1.0};
+        struct env_fixture *f = *state;
+        json_object *args, *r = NULL, *list;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                args = schedule_args(4, NULL);
+                assert_true(json_object_object_get_ex(args, "profile", &list));
+                json_object_array_put_idx(list, 5,
+                                          json_object_new_double(bad[i]));
+                assert_int_equal(run_schedule(f, args, &r), CL_EINVAL);
+                assert_non_null(strstr(cl_last_error(), "at most 2000"));
+                assert_non_null(strstr(cl_last_error(), "KST hour 5"));
+                assert_null(r);
+                json_object_put(args);
+        }
+        args = schedule_args(4, NULL);
+        assert_true(json_object_object_get_ex(args, "profile", &list));
+        json_object_array_put_idx(list, 5, json_object_new_double(2000.0));
+        assert_int_equal(run_schedule(f, args, &r), CL_OK);
+        json_object_put(r);
+        json_object_put(args);
+}
+
+static void
+messages_spell_arguments_per_caller(void **state)
+{
+        struct env_fixture *f = *state;
+        json_object *args = json_object_new_object(), *r = NULL;
+
+        json_object_object_add(args, "duration_hours",
+                               json_object_new_string("four"));
+        assert_int_equal(run_schedule(f, args, &r), CL_EINVAL);
+        assert_non_null(strstr(cl_last_error(), "duration_hours must be"));
+        assert_null(strstr(cl_last_error(), "--"));
+        f->env.option_names = 1;
+        assert_int_equal(run_schedule(f, args, &r), CL_EINVAL);
+        assert_non_null(strstr(cl_last_error(), "--duration-hours must be"));
+        json_object_put(args);
+}
+
+static void
+option_spelling_matches_names(void **state)
+{
+        char want[64];
+
+        (void)state;
+        for (size_t i = 0; i < cl_analysis_count(); i++) {
+                const struct cl_analysis *a = cl_analysis_at(i);
+
+                for (size_t k = 0; a->args[k] != NULL; k++) {
+                        const char *name = a->args[k]->name;
+                        size_t n = strlen(name);
+
+                        assert_true(n + 3 < sizeof(want));
+                        want[0] = '-';
+                        want[1] = '-';
+                        for (size_t c = 0; c <= n; c++)
+                                want[2 + c] = name[c] == '_' ? '-' : name[c];
+                        assert_non_null(a->args[k]->option);
+                        assert_string_equal(a->args[k]->option, want);
+                }
+        }
+}
+
 int
 main(void)
 {
@@ -426,6 +493,11 @@ main(void)
                                             env_teardown),
             cmocka_unit_test_setup_teardown(profile_needs_24_values, env_setup,
                                             env_teardown),
+            cmocka_unit_test_setup_teardown(profile_values_are_bounded,
+                                            env_setup, env_teardown),
+            cmocka_unit_test_setup_teardown(messages_spell_arguments_per_caller,
+                                            env_setup, env_teardown),
+            cmocka_unit_test(option_spelling_matches_names),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "analyses.h"
+#include "analyses_report.h"
 #include "db.h"
 #include "helpers.h"
 #include "policy.h"
@@ -388,7 +389,7 @@ compare_rejects_bad_effects(void **state)
                              "{\"date\": \"2026-03-10\", \"region\": "
                              "\"ZZ\"}",
                              &r),
-                         CL_ENOTFOUND);
+                         CL_EINVAL);
         assert_non_null(strstr(cl_last_error(), "unknown region 'ZZ'"));
 }
 
@@ -449,7 +450,7 @@ regional_ranks_lowest_first(void **state)
                              "{\"date\": \"2026-03-10\", "
                              "\"current_region\": \"ZZ\"}",
                              &r),
-                         CL_ENOTFOUND);
+                         CL_EINVAL);
 }
 
 static void
@@ -604,6 +605,159 @@ result_names_period_and_inputs(void **state)
         json_object_put(r);
 }
 
+static void
+compare_rejects_pue_above_current(void **state)
+{
+        struct fixture *f = *state;
+        json_object *r = NULL;
+
+        /* The declared PUE of the period is 1.5. */
+        assert_int_equal(run(f, "compare_optimization_impact",
+                             "{\"date\": \"2026-03-10\", \"pue\": 2}", &r),
+                         CL_EINVAL);
+        assert_non_null(strstr(cl_last_error(), "above the period's PUE"));
+        assert_int_equal(run(f, "compare_optimization_impact",
+                             "{\"date\": \"2026-03-10\", \"pue\": 1.5}", &r),
+                         CL_OK);
+        assert_near(num(r, "effects.0.reduction_percent"), 0.0);
+        json_object_put(r);
+}
+
+static void
+list_counts_pods_per_status(void **state)
+{
+        struct fixture *f = *state;
+        json_object *r = NULL;
+
+        assert_int_equal(run(f, "list_workloads_by_compliance",
+                             "{\"date\": \"2026-03-10\"}", &r),
+                         CL_OK);
+        assert_int_equal(json_object_get_int(at(r, "workloads")), 4);
+        assert_int_equal(json_object_get_int(at(r, "pods")), 5);
+        assert_int_equal(json_object_get_int(at(r, "pod_counts.NON_COMPLIANT")),
+                         2);
+        assert_int_equal(json_object_get_int(at(r, "pod_counts.NOT_ASSESSED")),
+                         3);
+        assert_non_null(strstr(str(r, "counted"), "count once"));
+        json_object_put(r);
+}
+
+static void
+summary_methods_official_basis(void **state)
+{
+        struct fixture *f = *state;
+        json_object *r = NULL;
+
+        /* Measured energy, the declared GIR factor and a declared PUE. */
+        assert_int_equal(run(f, "get_cluster_carbon_summary",
+                             "{\"date\": \"2026-03-10\"}", &r),
+                         CL_OK);
+        assert_string_equal(str(r, "cluster.energy_method"), "measured");
+        assert_string_equal(str(r, "cluster.factor_basis"), "official factor");
+        assert_string_equal(str(r, "cluster.emissions_method"), "declared");
+        assert_string_equal(str(r, "cluster.facility_emissions_method"),
+                            "declared");
+        assert_string_equal(str(r, "nodes.0.emissions_method"), "declared");
+        assert_string_equal(str(r, "top_consumers.0.method"), "attributed");
+        assert_string_equal(str(r, "top_consumers.0.emissions_method"),
+                            "declared");
+        json_object_put(r);
+}
+
+static const struct cl_analysis_row *
+find_row(const struct cl_analyses_report *a, const char *analysis,
+         const char *item_prefix)
+{
+        for (size_t i = 0; i < a->n_sections; i++) {
+                const struct cl_analysis_section *s = &a->sections[i];
+
+                if (strcmp(s->analysis, analysis) != 0)
+                        continue;
+                for (size_t k = 0; k < s->n_rows; k++)
+                        if (strncmp(s->rows[k].item, item_prefix,
+                                    strlen(item_prefix)) == 0)
+                                return &s->rows[k];
+        }
+        fail_msg("no row '%s' in %s", item_prefix, analysis);
+        return NULL;
+}
+
+/* Switches f to the hourly basis with 12 of the day's 24 hours stored as
+   measured consumption-side values; the other hours fall back. */
+static void
+use_hourly_basis(struct fixture *f)
+{
+        char sql[512], path[PATH_MAX + 16];
+        int64_t start = cl_kst_day_start_ns(2026, 3, 10);
+
+        test_write(f->dir, "hourly.json",
+                   "{\"budgets_g_per_hour\": {\"namespaces\": "
+                   "{\"web\": 10}}, \"accounting\": {\"basis\": "
+                   "\"hourly\", \"hourly_source\": \"electricitymaps\", "
+                   "\"zone\": \"KR\"}}\n");
+        for (int h = 0; h < 12; h++) {
+                snprintf(sql, sizeof(sql),
+                         "INSERT INTO intensity_hour (zone, hour_ns, source, "
+                         "g_per_kwh, basis, factor_set, quality, fetched_ns, "
+                         "response_sha256) VALUES ('KR', %lld, "
+                         "'electricitymaps', 400, 'consumption', 'test', "
+                         "'measured', 0, '')",
+                         (long long)(start + h * CL_NS_PER_HOUR));
+                exec_sql(f->db, sql);
+        }
+        cl_policy_free(&f->policy);
+        snprintf(path, sizeof(path), "%s/hourly.json", f->dir);
+        assert_int_equal(cl_policy_load(f->templates, path, &f->policy), CL_OK);
+}
+
+static void
+summary_methods_hourly_basis(void **state)
+{
+        struct fixture *f = *state;
+        json_object *r = NULL;
+
+        use_hourly_basis(f);
+        assert_int_equal(run(f, "get_cluster_carbon_summary",
+                             "{\"date\": \"2026-03-10\"}", &r),
+                         CL_OK);
+        assert_string_equal(str(r, "cluster.factor_basis"), "hourly intensity");
+        assert_string_equal(str(r, "cluster.factor_method"), "mixed");
+        assert_string_equal(str(r, "cluster.emissions_method"), "mixed");
+        assert_string_equal(str(r, "cluster.facility_emissions_method"),
+                            "declared");
+        json_object_put(r);
+}
+
+static void
+report_rows_name_methods_honestly(void **state)
+{
+        struct fixture *f = *state;
+        struct cl_analyses_report *a = NULL;
+        const struct cl_analysis_row *row;
+
+        use_hourly_basis(f);
+        assert_int_equal(cl_analyses_report_build(&f->env, "2026-03-10", &a),
+                         CL_OK);
+        assert_non_null(a);
+        row = find_row(a, "get_cluster_carbon_summary", "emissions (");
+        assert_string_equal(row->item, "emissions (IT energy x hourly "
+                                       "intensity)");
+        assert_string_equal(row->method, "mixed");
+        assert_null(strstr(row->item, "declared factor"));
+        row = find_row(a, "get_cluster_carbon_summary", "pods energy");
+        assert_string_equal(row->unit, "kWh");
+        row = find_row(a, "compare_optimization_impact",
+                       "facility emissions now");
+        assert_string_equal(row->method, "declared");
+        row = find_row(a, "list_workloads_by_compliance", "counted");
+        assert_non_null(strstr(row->text, "4 workloads containing 5 pods"));
+        row = find_row(a, "list_workloads_by_compliance", "NOT_ASSESSED");
+        assert_string_equal(row->item,
+                            "NOT_ASSESSED (grouped workloads, 3 pods)");
+        assert_near(row->number, 3.0);
+        cl_analyses_report_free(a);
+}
+
 int
 main(void)
 {
@@ -624,6 +778,15 @@ main(void)
             cmocka_unit_test(summary_totals_and_shares),
             cmocka_unit_test(summary_of_empty_period_fails),
             cmocka_unit_test(result_names_period_and_inputs),
+            cmocka_unit_test(compare_rejects_pue_above_current),
+            cmocka_unit_test(list_counts_pods_per_status),
+            cmocka_unit_test(summary_methods_official_basis),
+            /* These change the policy and the stored hours, so each gets
+               a fixture of its own. */
+            cmocka_unit_test_setup_teardown(summary_methods_hourly_basis, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(report_rows_name_methods_honestly,
+                                            setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
