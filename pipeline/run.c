@@ -163,6 +163,27 @@ out:
         return rc;
 }
 
+/*
+ * Returns the method of the applied intensity over the period: the one
+ * method all hours share, or mixed (hours measured by the source beside
+ * hours it estimated or that fell back to the declared factor).
+ */
+static enum cl_method
+hours_method(const struct cl_report_model *m)
+{
+        enum cl_method first = CL_METHOD_NONE;
+
+        for (size_t h = 0; h < m->n_hours; h++) {
+                enum cl_method hm = m->hours[h].intensity_method;
+
+                if (h == 0)
+                        first = hm;
+                else if (hm != first)
+                        return CL_METHOD_MIXED;
+        }
+        return first;
+}
+
 /* Sets the model's summary intensity once the hours are applied. */
 static void
 summarise_intensity(struct cl_report_model *m)
@@ -175,10 +196,7 @@ summarise_intensity(struct cl_report_model *m)
                 g += (double)m->hours[h].energy_uj *
                      m->hours[h].intensity_g_per_kwh;
         m->intensity_g_per_kwh = g / (double)m->energy_uj;
-        m->intensity_method = m->hours_fallback == 0 ? CL_METHOD_MEASURED
-                              : m->hours_fallback < m->n_hours
-                                  ? CL_METHOD_MIXED
-                                  : CL_METHOD_DECLARED;
+        m->intensity_method = hours_method(m);
         snprintf(m->intensity_source, sizeof(m->intensity_source), "%s",
                  m->hourly_source);
         if (strcmp(m->time_matched_basis, "generation") == 0)
