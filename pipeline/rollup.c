@@ -688,15 +688,36 @@ cl_rollup_nightly(sqlite3 *db, const char *date, int retention_days,
         return CL_OK;
 }
 
+/* Returns 1 when retention deleted raw samples of the day at day_start. */
+static int
+day_pruned(sqlite3 *db, int64_t day_start)
+{
+        sqlite3_stmt *st = NULL;
+        int pruned = 0;
+
+        if (cl_db_prepare(db,
+                          "SELECT 1 FROM rollup_day WHERE day_start_ns = ?1 "
+                          "AND raw_deleted = 1",
+                          &st) != CL_OK)
+                return 0;
+        sqlite3_bind_int64(st, 1, day_start);
+        pruned = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        return pruned;
+}
+
 int
 cl_rollup_covers(sqlite3 *db, int64_t start_ns, int64_t end_ns)
 {
         sqlite3_stmt *st = NULL;
         int64_t missing = -1;
 
-        if (end_ns - start_ns <= CL_NS_PER_DAY ||
+        if (end_ns - start_ns < CL_NS_PER_DAY ||
             (end_ns - start_ns) % CL_NS_PER_DAY != 0 ||
             (start_ns + CL_KST_OFFSET_NS) % CL_NS_PER_DAY != 0)
+                return 0;
+        /* One day comes from its rollup only once its samples are gone. */
+        if (end_ns - start_ns == CL_NS_PER_DAY && !day_pruned(db, start_ns))
                 return 0;
         /* Covered: no interval ends in the period outside a rollup. The
            sample table has one row per node and interval, so this range
@@ -768,13 +789,22 @@ rollup_nodes(sqlite3 *db, struct cl_report_model *m, int64_t *measured_n,
 static const char pod_sum_sql[] =
     "SELECT n.name, p.uid, p.namespace, p.name, sum(r.energy_uj), "
     "sum(r.cpu_us), sum(r.run_ns), min(r.first_ns), max(r.last_ns), "
-    "max(r.peak_w), sum(r.measured_n), sum(r.estimated_n) FROM "
+    "max(r.peak_w), sum(r.measured_n), sum(r.estimated_n), r.pod_id FROM "
     "rollup_pod_hour r JOIN pod p USING (pod_id) JOIN node n ON n.node_id "
     "= p.node_id WHERE r.hour_start_ns >= ?1 AND r.hour_start_ns < ?2 "
-    "GROUP BY r.pod_id ORDER BY n.name, p.namespace, p.name, p.uid";
+    "GROUP BY r.pod_id ORDER BY n.name, p.namespace, p.name, p.uid, "
+    "r.pod_id";
 
+/* The hour rows of the pods, in the order of pod_sum_sql. */
+static const char pod_hour_sql[] =
+    "SELECT r.pod_id, r.hour_start_ns, r.energy_uj FROM rollup_pod_hour r "
+    "JOIN pod p USING (pod_id) JOIN node n ON n.node_id = p.node_id WHERE "
+    "r.hour_start_ns >= ?1 AND r.hour_start_ns < ?2 ORDER BY n.name, "
+    "p.namespace, p.name, p.uid, r.pod_id";
+
+/* Fills m->workloads and *pod_ids (their pod_id, caller frees). */
 static cl_err
-rollup_workloads(sqlite3 *db, struct cl_report_model *m)
+rollup_workloads(sqlite3 *db, struct cl_report_model *m, int64_t **pod_ids)
 {
         sqlite3_stmt *st = NULL;
         size_t cap = 0;
@@ -800,8 +830,15 @@ rollup_workloads(sqlite3 *db, struct cl_report_model *m)
                                 break;
                         }
                         m->workloads = grown;
+                        grown = realloc(*pod_ids, ncap * sizeof(**pod_ids));
+                        if (grown == NULL) {
+                                rc = cl_fail(CL_ENOMEM, "workloads");
+                                break;
+                        }
+                        *pod_ids = grown;
                         cap = ncap;
                 }
+                (*pod_ids)[m->n_workloads] = sqlite3_column_int64(st, 12);
                 w = &m->workloads[m->n_workloads++];
                 memset(w, 0, sizeof(*w));
                 snprintf(w->node, sizeof(w->node), "%s",
@@ -837,9 +874,10 @@ rollup_hours(sqlite3 *db, struct cl_report_model *m)
         cl_err rc;
 
         rc = cl_db_prepare(db,
-                           "SELECT hour_start_ns, sum(energy_uj) FROM "
-                           "rollup_node_hour WHERE hour_start_ns >= ?1 AND "
-                           "hour_start_ns < ?2 GROUP BY hour_start_ns",
+                           "SELECT hour_start_ns, sum(energy_uj), "
+                           "sum(sampled_ns) FROM rollup_node_hour WHERE "
+                           "hour_start_ns >= ?1 AND hour_start_ns < ?2 "
+                           "GROUP BY hour_start_ns",
                            &st);
         if (rc != CL_OK)
                 return rc;
@@ -849,8 +887,97 @@ rollup_hours(sqlite3 *db, struct cl_report_model *m)
                 int64_t h = (sqlite3_column_int64(st, 0) - m->period_start_ns) /
                             CL_NS_PER_HOUR;
 
-                if (h >= 0 && h < (int64_t)m->n_hours)
+                if (h >= 0 && h < (int64_t)m->n_hours) {
                         m->hours[h].energy_uj = sqlite3_column_int64(st, 1);
+                        m->hours[h].sampled_ns = sqlite3_column_int64(st, 2);
+                }
+        }
+        sqlite3_finalize(st);
+        return CL_OK;
+}
+
+/*
+ * Fills each node's hour_uj from its rows of rollup_node_hour. The nodes
+ * of m are those of rollup_nodes, so every row's node has a report.
+ */
+static cl_err
+rollup_node_hours(sqlite3 *db, struct cl_report_model *m)
+{
+        sqlite3_stmt *st = NULL;
+        size_t node = 0;
+        cl_err rc;
+
+        for (size_t i = 0; i < m->n_nodes; i++) {
+                m->nodes[i].hour_uj =
+                    calloc(m->n_hours + 1, sizeof(*m->nodes[i].hour_uj));
+                if (m->nodes[i].hour_uj == NULL)
+                        return cl_fail(CL_ENOMEM, "node hours");
+        }
+        rc = cl_db_prepare(db,
+                           "SELECT n.name, r.hour_start_ns, r.energy_uj FROM "
+                           "rollup_node_hour r JOIN node n USING (node_id) "
+                           "WHERE r.hour_start_ns >= ?1 AND r.hour_start_ns "
+                           "< ?2 ORDER BY n.name",
+                           &st);
+        if (rc != CL_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, m->period_start_ns);
+        sqlite3_bind_int64(st, 2, m->period_end_ns);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *name = (const char *)sqlite3_column_text(st, 0);
+                int64_t h = (sqlite3_column_int64(st, 1) - m->period_start_ns) /
+                            CL_NS_PER_HOUR;
+
+                /* Rows come in the nodes' order, so the index only grows. */
+                while (node < m->n_nodes &&
+                       strcmp(m->nodes[node].name, name) != 0)
+                        node++;
+                if (node == m->n_nodes)
+                        break;
+                if (h >= 0 && h < (int64_t)m->n_hours)
+                        m->nodes[node].hour_uj[h] +=
+                            sqlite3_column_int64(st, 2);
+        }
+        sqlite3_finalize(st);
+        return CL_OK;
+}
+
+/*
+ * Fills each workload's hour_uj from its rows of rollup_pod_hour.
+ * pod_ids[w] is the pod_id of m->workloads[w].
+ */
+static cl_err
+rollup_workload_hours(sqlite3 *db, struct cl_report_model *m,
+                      const int64_t *pod_ids)
+{
+        sqlite3_stmt *st = NULL;
+        size_t w = 0;
+        cl_err rc;
+
+        for (size_t i = 0; i < m->n_workloads; i++) {
+                m->workloads[i].hour_uj =
+                    calloc(m->n_hours + 1, sizeof(*m->workloads[i].hour_uj));
+                if (m->workloads[i].hour_uj == NULL)
+                        return cl_fail(CL_ENOMEM, "workload hours");
+        }
+        rc = cl_db_prepare(db, pod_hour_sql, &st);
+        if (rc != CL_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, m->period_start_ns);
+        sqlite3_bind_int64(st, 2, m->period_end_ns);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                int64_t pod_id = sqlite3_column_int64(st, 0);
+                int64_t h = (sqlite3_column_int64(st, 1) - m->period_start_ns) /
+                            CL_NS_PER_HOUR;
+
+                /* Rows come in the workloads' order, so w only grows. */
+                while (w < m->n_workloads && pod_ids[w] != pod_id)
+                        w++;
+                if (w == m->n_workloads)
+                        break;
+                if (h >= 0 && h < (int64_t)m->n_hours)
+                        m->workloads[w].hour_uj[h] +=
+                            sqlite3_column_int64(st, 2);
         }
         sqlite3_finalize(st);
         return CL_OK;
@@ -861,6 +988,7 @@ cl_rollup_aggregate(sqlite3 *db, struct cl_report_model *m)
 {
         int64_t period = m->period_end_ns - m->period_start_ns;
         int64_t *measured_n = NULL, *estimated_n = NULL, measured = 0;
+        int64_t *pod_ids = NULL;
         sqlite3_stmt *st = NULL;
         size_t cap = 0;
         cl_err rc;
@@ -888,9 +1016,13 @@ cl_rollup_aggregate(sqlite3 *db, struct cl_report_model *m)
         }
         rc = rollup_nodes(db, m, measured_n, estimated_n, cap);
         if (rc == CL_OK)
-                rc = rollup_workloads(db, m);
+                rc = rollup_workloads(db, m, &pod_ids);
         if (rc == CL_OK)
                 rc = rollup_hours(db, m);
+        if (rc == CL_OK)
+                rc = rollup_node_hours(db, m);
+        if (rc == CL_OK)
+                rc = rollup_workload_hours(db, m, pod_ids);
         if (rc != CL_OK)
                 goto out;
         for (size_t i = 0; i < m->n_nodes; i++) {
@@ -916,6 +1048,7 @@ cl_rollup_aggregate(sqlite3 *db, struct cl_report_model *m)
 out:
         free(measured_n);
         free(estimated_n);
+        free(pod_ids);
         return rc;
 }
 

@@ -34,15 +34,17 @@ cl_err cl_rollup_nightly(sqlite3 *db, const char *date, int retention_days,
 cl_err cl_rollup_day(sqlite3 *db, int64_t day_start_ns) CL_MUST_CHECK;
 
 /*
- * Returns 1 when [start_ns, end_ns) is more than one whole KST day and
- * every interval that ends in it lies in a day rolled up after the
- * interval was stored, else 0 (also on a database error).
+ * Returns 1 when [start_ns, end_ns) is whole KST days, more than one or a
+ * day whose raw samples retention deleted, and every interval that ends
+ * in it lies in a day rolled up after the interval was stored, else 0
+ * (also on a database error).
  */
 int cl_rollup_covers(sqlite3 *db, int64_t start_ns, int64_t end_ns);
 
 /*
  * Fills the same fields as cl_aggregate_period from the rollups of the
- * hours in [m->period_start_ns, m->period_end_ns). Fails with CL_EDB or
+ * hours in [m->period_start_ns, m->period_end_ns), including the hours
+ * and each node's and workload's hour_uj. Fails with CL_EDB or
  * CL_ENOMEM.
  */
 cl_err cl_rollup_aggregate(sqlite3 *db,

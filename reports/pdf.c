@@ -660,7 +660,7 @@ draw_verdicts(struct cl_pdf_doc *d, const struct cl_report_model *m)
 }
 
 static void
-hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h)
+hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h, int with_date)
 {
         char kst[32], kst_end[32], hour[48], utc[32], e[32], tm[48], ap[48];
         char g[32];
@@ -671,8 +671,13 @@ hour_row(struct cl_pdf_doc *d, const struct cl_hour_report *h)
         /* An hour that ends at midnight ends at 24:00 of its day. */
         if (strcmp(kst_end + 11, "00:00") == 0)
                 cl_text_printf(kst_end + 11, sizeof(kst_end) - 11, "24:00");
-        cl_text_printf(hour, sizeof(hour), "%s\u2013%s", kst + 11,
-                       kst_end + 11);
+        /* The hours of a period longer than a day start with their date. */
+        if (with_date)
+                cl_text_printf(hour, sizeof(hour), "%.10s %s\u2013%s", kst,
+                               kst + 11, kst_end + 11);
+        else
+                cl_text_printf(hour, sizeof(hour), "%s\u2013%s", kst + 11,
+                               kst_end + 11);
         cells[0] = hour;
         cells[1] = utc_minutes(h->start_ns, utc, sizeof(utc));
         /* An hour without samples has no energy, which is not zero. */
@@ -708,7 +713,18 @@ draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
             {"column.applied", 95, CL_PDF_RIGHT, 0},
             {"column.emissions_g", 80, CL_PDF_RIGHT, 0},
         };
+        /* The same columns, with room for the date before the hour. */
+        static const struct cl_pdf_col dated_cols[] = {
+            {"column.hour", 104, CL_PDF_LEFT, 0},
+            {"column.hour_utc", 78, CL_PDF_LEFT, 0},
+            {"column.hour_energy", 64, CL_PDF_RIGHT, 0},
+            {"column.hourly", 86, CL_PDF_RIGHT, 0},
+            {"column.applied", 95, CL_PDF_RIGHT, 0},
+            {"column.emissions_g", 80, CL_PDF_RIGHT, 0},
+        };
         static const struct cl_pdf_table table = {cols, 6};
+        static const struct cl_pdf_table dated_table = {dated_cols, 6};
+        int with_date = m->n_hours > 24;
         char note[1024], matched[256];
         struct label method, factor;
 
@@ -718,9 +734,9 @@ draw_hours(struct cl_pdf_doc *d, const struct cl_report_model *m)
                 both_paragraphs(d, "hours.none");
                 return;
         }
-        cl_pdf_table_begin(d, &table);
+        cl_pdf_table_begin(d, with_date ? &dated_table : &table);
         for (size_t i = 0; i < m->n_hours; i++)
-                hour_row(d, &m->hours[i]);
+                hour_row(d, &m->hours[i], with_date);
         cl_pdf_table_end(d);
         if (m->has_time_matched)
                 cl_text_printf(matched, sizeof(matched),

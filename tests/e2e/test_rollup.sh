@@ -48,6 +48,7 @@ run() {
                 --sign-cert "$WORK/keys/cert.pem" "$@"
 }
 run --date 2026-03-10
+cp "$WORK/out/carbonledger-2026-03-10.json" "$WORK/day1-before.json"
 n=$(sqlite3 "$DB" "SELECT count(*) FROM rollup_day")
 [ "$n" = 1 ] || fail "expected one rolled-up day, got $n"
 n=$(sqlite3 "$DB" "SELECT sum(energy_uj) FROM rollup_node_hour")
@@ -66,6 +67,24 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM pod_sample WHERE sample_id != 6")
 n=$(sqlite3 "$DB" "SELECT sum(energy_uj) FROM rollup_node_hour")
 [ "$n" = 500000000 ] || fail "rollups hold $n uJ, expected 500 J"
 pass "retention deletes samples only after their day is rolled up"
+
+# Day 1 again, now that retention deleted its samples: from its rollup.
+run --date 2026-03-10
+"$PY" - "$WORK/day1-before.json" "$WORK/out/carbonledger-2026-03-10.json" <<'PY' || fail "day 1 after retention"
+import json, math, sys
+before, after = (json.load(open(p)) for p in sys.argv[1:])
+e = after["totals"]["energy_j"]
+assert math.isclose(e, 300.0, rel_tol=1e-9), f"day 1 energy {e} J, expected 300 J"
+assert [n["name"] for n in after["nodes"]] == ["node-a"], after["nodes"]
+for k in ("energy_j", "idle_energy_j", "pods_energy_j"):
+    assert math.isclose(after["nodes"][0][k], before["nodes"][0][k],
+                        rel_tol=1e-9, abs_tol=1e-6), k
+assert len(after["workloads"]) == len(before["workloads"]), after["workloads"]
+hours = [h["energy_j"] for h in after["hours"] if h["energy_j"] is not None]
+assert math.isclose(sum(hours), 300.0, rel_tol=1e-9), hours
+print("day 1 ok")
+PY
+pass "a day past retention is reported from its rollup"
 
 # A sample added later to a rolled-up day is not deleted before its day is
 # rolled up again.
@@ -86,9 +105,18 @@ e = doc["totals"]["energy_j"]
 assert math.isclose(e, 510.0, rel_tol=1e-9), f"month energy {e} J, expected 510 J"
 assert doc["period"]["start"] == "2026-02-28T15:00:00Z", doc["period"]["start"]
 assert doc["period"]["end"] == "2026-03-31T15:00:00Z", doc["period"]["end"]
+hours = [h for h in doc["hours"] if h["energy_j"] is not None]
+assert len(doc["hours"]) == 744, len(doc["hours"])
+assert len(hours) >= 2, "the month's hourly table is empty"
+assert math.isclose(sum(h["energy_j"] for h in hours), 510.0, rel_tol=1e-9)
 print("month ok")
 PY
 pass "the month report sums the rollups and the newer samples"
+
+pdftotext -layout "$WORK/out/carbonledger-2026-03.pdf" "$WORK/month.txt"
+expect_grep "2026-03-10 10:00.11:00" "$WORK/month.txt"
+expect_grep "2026-03-31 23:00.24:00" "$WORK/month.txt"
+pass "the month's hour table shows each hour's KST date"
 
 expect_status 2 "$CARBONLEDGER" run --db "$DB" --out "$WORK/out" \
         --sign-key "$WORK/keys/key.pem" --sign-cert "$WORK/keys/cert.pem" \

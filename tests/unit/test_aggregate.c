@@ -13,6 +13,7 @@
 #include "db.h"
 #include "helpers.h"
 #include "policy.h"
+#include "rollup.h"
 #include "run.h"
 #include "sampler.h"
 #include "timeutil.h"
@@ -151,6 +152,44 @@ midnight_interval_split_after(void **state)
         check_day(*state, "2026-03-11", 0);
 }
 
+static void
+month_rollup_fills_hours(void **state)
+{
+        struct fixture *f = *state;
+        struct cl_report_model m;
+        /* 23:00 KST on 2026-03-10, counted from 00:00 KST on 2026-03-01. */
+        const size_t hour = 9 * 24 + 23;
+        int64_t pods = 0;
+
+        assert_int_equal(cl_rollup_day(f->db, cl_kst_day_start_ns(2026, 3, 10)),
+                         CL_OK);
+        assert_int_equal(cl_rollup_day(f->db, cl_kst_day_start_ns(2026, 3, 11)),
+                         CL_OK);
+        assert_int_equal(cl_rollup_month_model(f->db, &f->policy, TEMPLATES,
+                                               "2026-03", 1, &m),
+                         CL_OK);
+        assert_int_equal(m.n_hours, 31 * 24);
+        assert_int_equal(m.hours[hour].energy_uj, 40000000);
+        assert_int_equal(m.hours[hour].sampled_ns, INT64_C(4000000000));
+        assert_int_equal(m.hours[hour + 1].energy_uj, 40000000);
+        assert_int_equal(m.hours[hour + 1].sampled_ns, INT64_C(4000000000));
+        assert_int_equal(m.hours[hour + 2].sampled_ns, 0);
+        assert_int_equal(m.n_nodes, 1);
+        assert_non_null(m.nodes[0].hour_uj);
+        assert_int_equal(m.nodes[0].hour_uj[hour], 40000000);
+        assert_int_equal(m.nodes[0].hour_uj[hour + 1], 40000000);
+        assert_true(m.n_workloads > 0);
+        for (size_t i = 0; i < m.n_workloads; i++) {
+                assert_non_null(m.workloads[i].hour_uj);
+                assert_int_equal(m.workloads[i].hour_uj[hour] +
+                                     m.workloads[i].hour_uj[hour + 1],
+                                 m.workloads[i].energy_uj);
+                pods += m.workloads[i].energy_uj;
+        }
+        assert_int_equal(pods, m.nodes[0].pods_uj);
+        cl_report_model_free(&m);
+}
+
 int
 main(void)
 {
@@ -159,6 +198,8 @@ main(void)
                                             setup, teardown),
             cmocka_unit_test_setup_teardown(midnight_interval_split_after,
                                             setup, teardown),
+            cmocka_unit_test_setup_teardown(month_rollup_fills_hours, setup,
+                                            teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
