@@ -19,7 +19,7 @@
 /* Length of a pod UID in the API form, 8-4-4-4-12 hex digits and dashes. */
 #define CL_POD_UID_LEN 36
 
-/* What a cgroup path names, from cl_cgroup_parse_path(). */
+/* Kind of cgroup a path names, from cl_cgroup_parse_path(). */
 enum cl_cgroup_kind {
         CL_CGROUP_OTHER,     /* no pod in the path */
         CL_CGROUP_POD,       /* the pod-level cgroup itself */
@@ -50,7 +50,7 @@ struct cl_pod_cpu {
         uint64_t usage_us;
 };
 
-/* Which cgroup hierarchy accounting was read from. */
+/* Hierarchy the CPU accounting was read from. */
 enum cl_cgroup_version {
         CL_CGROUP_V1,
         CL_CGROUP_V2,

@@ -1,8 +1,8 @@
 /*
  * One sampling cycle of the collector (see sampler.h for the states).
- * The order of reads is: boot id, /proc/stat, RAPL zones, pod cgroups;
- * the reads are not simultaneous, which attribution allows for by scaling
- * pods down when their CPU time exceeds the node's busy time.
+ * The reads come in this order: boot id, /proc/stat, RAPL zones, pod
+ * cgroups. They are not simultaneous, so attribution scales pods down
+ * when their CPU time exceeds the node's busy time.
  */
 #include "sampler.h"
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* What every analysis reads. Nothing here is owned by the analysis. */
+/* Inputs of every analysis. The analysis owns none of them. */
 struct cl_analysis_env {
         sqlite3 *db; /* opened CL_DB_READONLY by the callers */
         const char *db_path;

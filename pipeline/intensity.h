@@ -58,7 +58,7 @@ struct cl_intensity_hour {
         char detail[128];         /* how the value was made, or why missing */
 };
 
-/* Where and how to fetch. Any NULL URL takes the source's default. */
+/* Fetch settings. A NULL URL takes the source's default. */
 struct cl_intensity_config {
         const char *template_dir; /* kpx-fuels.json, emission-factors.json */
         const char *kpx_url;      /* portal gateway base URL */
@@ -78,7 +78,7 @@ struct cl_intensity_config {
         int64_t now_ns;          /* the current time; 0 reads the clock */
 };
 
-/* What one fetch did, for the caller's log line and report. */
+/* Outcome of one fetch, for the caller's log line and report. */
 struct cl_fetch_summary {
         int hours_requested;
         int hours_already_stored;

@@ -74,9 +74,9 @@ set_intensity(struct cl_report_model *m, const struct cl_emission_factor *f)
  * Fills each hour's intensity from the stored hourly values of the
  * policy's source and zone: the time-matched value as the source gives it,
  * and the applied (consumption-side) value. With the official basis every
- * hour applies the official factor; with the hourly basis an hour applies
- * its generation-side value divided by (1 - grid loss), or the official
- * factor, flagged, when it has none.
+ * hour applies the official factor. With the hourly basis an hour applies
+ * its generation-side value divided by (1 - grid loss), or, flagged, the
+ * official factor when it has no value.
  */
 static cl_err
 apply_hourly_intensity(sqlite3 *db, struct cl_report_model *m)
@@ -538,7 +538,7 @@ fill_result(const struct cl_report_model *m, const struct run_files *f,
 /*
  * Fetches the hours of [start_ns, end_ns) that the policy's hourly source
  * lacks. A failure is no error of the run: the report falls back to the
- * official factor for those hours and note says why.
+ * official factor for those hours and note gives the reason.
  */
 /* Computes the UTC bounds of the run's day or month. */
 static cl_err
@@ -633,7 +633,9 @@ cl_run_nightly(const struct cl_run_options *opt, struct cl_run_result *res)
                 goto out;
         fetch_hourly(db, opt, &policy, period_start, period_end, note,
                      sizeof(note));
-        /* The day's hourly rollups, and retention (rollup.c). */
+        /* The day's hourly rollups, and retention (rollup.c).
+           NOTE: the rollup and the day's report each read the day's raw
+           samples once, so the nightly run reads them twice. */
         if (opt->month == NULL)
                 rc = cl_rollup_nightly(db, date, opt->retention_days, now_ns);
         if (rc == CL_OK && opt->month != NULL)

@@ -64,7 +64,7 @@ expect_grep "cpu.stat" "$WORK/last.err"
 [ "$(rows)" = 2 ] || fail "sample with one bad pod was not stored"
 pass "malformed cpu.stat skips only that pod"
 
-# An empty powercap folder: estimated, and the log says so.
+# An empty powercap folder: estimated, and the log states it.
 EMPTY="$WORK/empty-sys"
 mkdir -p "$EMPTY/class/powercap"
 expect_status 0 "$COLLECTOR" --db "$WORK/e.db" --once --sysfs "$EMPTY" \
@@ -129,7 +129,7 @@ expect_grep "meter.csv:3" "$WORK/last.err"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM meter")" = 0 ] || fail "bad meter CSV stored rows"
 pass "a bad meter row is named by line and stores nothing"
 
-# A day without samples still gets a signed report that says so.
+# A day without samples still gets a signed report stating it.
 expect_status 0 "$CARBONLEDGER" run --db "$DB" --date 2026-03-01 --out "$OUT" \
         --sign-key "$KEY" --sign-cert "$CERT"
 expect_grep "no samples" "$WORK/last.out"

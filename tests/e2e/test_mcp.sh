@@ -55,11 +55,15 @@ assert lines[-1] == b"", "the output must end with a newline"
 replies = [json.loads(line.decode("utf-8")) for line in lines[:-1]]
 assert len(replies) == 5, replies
 version, no_method, bad_utf8, too_large, ping = replies
-assert version["id"] == 1 and version["error"]["code"] == -32602, version
+assert version["id"] == 1, version
+assert version["error"]["code"] == -32602, version
 assert "must be a string" in version["error"]["message"], version
-assert no_method["id"] == 2 and no_method["error"]["code"] == -32600, no_method
-assert bad_utf8["id"] is None and bad_utf8["error"]["code"] == -32700, bad_utf8
-assert too_large["id"] is None and too_large["error"]["code"] == -32600, too_large
+assert no_method["id"] == 2, no_method
+assert no_method["error"]["code"] == -32600, no_method
+assert bad_utf8["id"] is None, bad_utf8
+assert bad_utf8["error"]["code"] == -32700, bad_utf8
+assert too_large["id"] is None, too_large
+assert too_large["error"]["code"] == -32600, too_large
 assert ping == {"jsonrpc": "2.0", "id": 5, "result": {}}, ping
 PY
 expect_grep "mcp_message_rejected" "$WORK/edge.err"

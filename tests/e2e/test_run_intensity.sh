@@ -53,7 +53,7 @@ cat >"$WORK/hourly.json" <<'JSON'
 {"accounting": {"basis": "hourly"}}
 JSON
 
-# Hourly basis, source answering.
+# Hourly basis, source responding.
 make_db "$WORK/a.db"
 expect_status 0 "$CARBONLEDGER" run --db "$WORK/a.db" --date 2025-10-23 \
         --out "$WORK/a" "${SIGN[@]}" --policy "$WORK/hourly.json" \
